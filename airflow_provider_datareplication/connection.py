@@ -1,0 +1,267 @@
+"""
+The ``azure_data_replication`` connection: what it holds, which cloud it points at, its credential.
+
+It reads the keys of the microsoft-azure provider's ``azure`` connection (login = client id,
+password = client secret, extras ``tenantId``, ``subscriptionId``, ``managed_identity_client_id``,
+``workload_identity_tenant_id``, also under their legacy ``extra__azure__`` names), so a task can
+point at an existing ``azure`` connection as it is. Azure SDK imports happen inside the functions
+that build credentials, never at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.core.credentials_async import AsyncTokenCredential
+
+CONN_TYPE = "azure_data_replication"
+DEFAULT_CONN_ID = "azure_data_replication_default"
+
+
+@dataclass(frozen=True)
+class AzureCloud:
+    """
+    One Azure cloud's endpoints.
+
+    :param name: The cloud's name as the ``cloud`` extra spells it.
+    :param resource_manager_url: The ARM endpoint.
+    :param authority_host: The Microsoft Entra ID (Azure AD) host that issues tokens.
+    :param token_scope: The scope of an ARM token in that cloud.
+    :param portal_url: The Azure portal of that cloud.
+    """
+
+    name: str
+    resource_manager_url: str
+    authority_host: str
+    token_scope: str
+    portal_url: str
+
+
+CLOUDS: dict[str, AzureCloud] = {
+    cloud.name: cloud
+    for cloud in (
+        AzureCloud(
+            "AzurePublicCloud",
+            "https://management.azure.com",
+            "login.microsoftonline.com",
+            "https://management.azure.com/.default",
+            "https://portal.azure.com",
+        ),
+        AzureCloud(
+            "AzureChinaCloud",
+            "https://management.chinacloudapi.cn",
+            "login.chinacloudapi.cn",
+            "https://management.chinacloudapi.cn/.default",
+            "https://portal.azure.cn",
+        ),
+        AzureCloud(
+            "AzureUSGovernment",
+            "https://management.usgovcloudapi.net",
+            "login.microsoftonline.us",
+            "https://management.core.usgovcloudapi.net/.default",
+            "https://portal.azure.us",
+        ),
+    )
+}
+DEFAULT_CLOUD = "AzurePublicCloud"
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+def _https_url(value: str, *, parameter: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme.lower() != "https" or not parts.netloc:
+        raise ValueError(
+            f"{parameter} must be an https:// URL (bearer tokens are never sent over plain http), "
+            f"got {value!r}"
+        )
+    return value.rstrip("/")
+
+
+def _as_bool(value: Any, *, parameter: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{parameter} must be true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class AzureDataReplicationConnection:
+    """
+    The settings of one connection, validated; the client secret is kept out of ``repr``.
+
+    :param conn_id: The Airflow connection id.
+    :param client_id: The application (client) id, from the login.
+    :param client_secret: The client secret, from the password.
+    :param tenant_id: The directory (tenant) id.
+    :param subscription_id: Default subscription for tasks.
+    :param resource_group_name: Default resource group for tasks.
+    :param vault_name: Default replication vault for tasks.
+    :param managed_identity_client_id: Client id of a user-assigned managed identity.
+    :param workload_identity_tenant_id: Tenant of a workload identity federation.
+    :param cloud: The cloud's name.
+    :param resource_manager_url: The ARM endpoint (https).
+    :param authority_host: The token authority host or https URL.
+    :param token_scope: The scope asked for in tokens.
+    :param disable_instance_discovery: Skip Entra ID instance discovery (private clouds, emulators).
+    """
+
+    conn_id: str
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    tenant_id: str | None = None
+    subscription_id: str | None = None
+    resource_group_name: str | None = None
+    vault_name: str | None = None
+    managed_identity_client_id: str | None = None
+    workload_identity_tenant_id: str | None = None
+    cloud: str = DEFAULT_CLOUD
+    resource_manager_url: str = CLOUDS[DEFAULT_CLOUD].resource_manager_url
+    authority_host: str = CLOUDS[DEFAULT_CLOUD].authority_host
+    token_scope: str = CLOUDS[DEFAULT_CLOUD].token_scope
+    disable_instance_discovery: bool = False
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> AzureDataReplicationConnection:
+        """
+        Read an Airflow ``Connection`` (of type ``azure_data_replication`` or ``azure``).
+
+        The extras are parsed from ``conn.extra`` directly: ``extra_dejson`` may block inside a
+        triggerer's event loop on some Airflow 3 versions.
+
+        :param conn: The Airflow connection.
+        """
+        try:
+            extras = json.loads(conn.extra) if conn.extra else {}
+        except ValueError as err:
+            raise ValueError(f"connection {conn.conn_id!r}: extra is not valid JSON ({err})") from None
+        if not isinstance(extras, dict):
+            raise ValueError(f"connection {conn.conn_id!r}: extra must be a JSON object")
+
+        def extra(name: str) -> Any:
+            # Plain key first, then the prefixed keys older Airflow forms wrote.
+            for key in (name, f"extra__{conn.conn_type}__{name}", f"extra__azure__{name}"):
+                value = extras.get(key)
+                if value not in (None, ""):
+                    return value
+            return None
+
+        cloud_name = extra("cloud") or DEFAULT_CLOUD
+        if cloud_name not in CLOUDS:
+            raise ValueError(
+                f"connection {conn.conn_id!r}: cloud must be one of {', '.join(CLOUDS)}, got {cloud_name!r}"
+            )
+        cloud = CLOUDS[cloud_name]
+        resource_manager_url = cloud.resource_manager_url
+        token_scope = cloud.token_scope
+        if extra("resource_manager_url"):
+            resource_manager_url = _https_url(
+                str(extra("resource_manager_url")), parameter="resource_manager_url"
+            )
+            if resource_manager_url != cloud.resource_manager_url:
+                token_scope = f"{resource_manager_url}/.default"
+        authority_host = str(extra("authority_host") or cloud.authority_host)
+        if "://" in authority_host:
+            authority_host = _https_url(authority_host, parameter="authority_host")
+
+        def text(value: Any) -> str | None:
+            return None if value in (None, "") else str(value)
+
+        settings = cls(
+            conn_id=conn.conn_id,
+            client_id=text(conn.login),
+            client_secret=text(conn.password),
+            tenant_id=text(extra("tenantId")),
+            subscription_id=text(extra("subscriptionId")),
+            resource_group_name=text(extra("resource_group_name")),
+            vault_name=text(extra("vault_name")),
+            managed_identity_client_id=text(extra("managed_identity_client_id")),
+            workload_identity_tenant_id=text(extra("workload_identity_tenant_id")),
+            cloud=cloud_name,
+            resource_manager_url=resource_manager_url,
+            authority_host=authority_host,
+            token_scope=token_scope,
+            disable_instance_discovery=_as_bool(
+                extra("disable_instance_discovery") or False, parameter="disable_instance_discovery"
+            ),
+        )
+        if settings.client_secret and not settings.client_id:
+            raise ValueError(f"connection {conn.conn_id!r}: a client secret needs the client id as login")
+        if settings.client_secret and not settings.tenant_id:
+            raise ValueError(
+                f"connection {conn.conn_id!r}: tenantId is required in the extras with a client id and secret"
+            )
+        return settings
+
+    @property
+    def uses_client_secret(self) -> bool:
+        """Whether this connection signs in as a service principal with a secret."""
+        return bool(self.client_id and self.client_secret)
+
+    @property
+    def portal_url(self) -> str:
+        """The Azure portal of this connection's cloud."""
+        return CLOUDS[self.cloud].portal_url
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything that shapes the credential and endpoint (the secret included)."""
+        material = json.dumps(
+            [
+                self.client_id,
+                self.client_secret,
+                self.tenant_id,
+                self.managed_identity_client_id,
+                self.workload_identity_tenant_id,
+                self.resource_manager_url,
+                self.authority_host,
+                self.token_scope,
+                self.disable_instance_discovery,
+            ]
+        )
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def _credential_kwargs(self) -> dict[str, Any]:
+        if self.uses_client_secret:
+            return {
+                "tenant_id": self.tenant_id,
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "authority": self.authority_host,
+                "disable_instance_discovery": self.disable_instance_discovery,
+            }
+        kwargs: dict[str, Any] = {"authority": self.authority_host}
+        # Each is honoured on its own (the azure provider drops one unless both are set).
+        if self.managed_identity_client_id:
+            kwargs["managed_identity_client_id"] = self.managed_identity_client_id
+        if self.workload_identity_tenant_id:
+            kwargs["workload_identity_tenant_id"] = self.workload_identity_tenant_id
+            kwargs["additionally_allowed_tenants"] = [self.workload_identity_tenant_id]
+        return kwargs
+
+    def credential(self) -> TokenCredential:
+        """Build the sync credential: a client secret credential, else ``DefaultAzureCredential``."""
+        from azure.identity import ClientSecretCredential, DefaultAzureCredential
+
+        if self.uses_client_secret:
+            return ClientSecretCredential(**self._credential_kwargs())
+        return DefaultAzureCredential(**self._credential_kwargs())
+
+    def async_credential(self) -> AsyncTokenCredential:
+        """Build the asyncio credential: as :meth:`credential`, from ``azure.identity.aio``."""
+        from azure.identity.aio import ClientSecretCredential, DefaultAzureCredential
+
+        if self.uses_client_secret:
+            return ClientSecretCredential(**self._credential_kwargs())
+        return DefaultAzureCredential(**self._credential_kwargs())

@@ -1,0 +1,107 @@
+"""What Airflow's providers manager reads about this provider (no import of hooks or Azure SDKs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The connection form's extra fields, declared for Airflow 3.2+ and reused by the hook's widgets.
+CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "tenantId": {"label": "Tenant ID", "schema": {"type": ["string", "null"]}},
+    "subscriptionId": {"label": "Subscription ID", "schema": {"type": ["string", "null"]}},
+    "resource_group_name": {"label": "Resource group (default)", "schema": {"type": ["string", "null"]}},
+    "vault_name": {"label": "Replication vault (default)", "schema": {"type": ["string", "null"]}},
+    "cloud": {
+        "label": "Azure cloud",
+        "schema": {
+            "type": ["string", "null"],
+            "enum": ["AzurePublicCloud", "AzureChinaCloud", "AzureUSGovernment", None],
+        },
+    },
+    "managed_identity_client_id": {
+        "label": "Managed identity client ID",
+        "schema": {"type": ["string", "null"]},
+    },
+    "workload_identity_tenant_id": {
+        "label": "Workload identity tenant ID",
+        "schema": {"type": ["string", "null"]},
+    },
+    "resource_manager_url": {
+        "label": "Resource Manager URL (override)",
+        "schema": {"type": ["string", "null"]},
+    },
+    "authority_host": {"label": "Authority host (override)", "schema": {"type": ["string", "null"]}},
+    "disable_instance_discovery": {
+        "label": "Disable instance discovery",
+        "schema": {"type": ["boolean", "null"]},
+    },
+}
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port", "host"],
+    "relabeling": {"login": "Client ID", "password": "Client Secret"},
+    "placeholders": {
+        "login": "application (client) id; empty for managed or workload identity",
+        "password": "client secret; empty for managed or workload identity",
+        "tenantId": "directory (tenant) id, required with a client secret",
+        "subscriptionId": "00000000-0000-0000-0000-000000000000",
+        "cloud": "AzurePublicCloud (default) | AzureChinaCloud | AzureUSGovernment",
+        "resource_manager_url": "https://management.azure.com (private clouds, emulators)",
+        "authority_host": "login.microsoftonline.com (private clouds, emulators)",
+        "extra": '{"tenantId": "...", "subscriptionId": "...", "resource_group_name": "...", '
+        '"vault_name": "..."}',
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider's metadata for Airflow's providers manager."""
+    from airflow_provider_datareplication import __version__
+
+    return {
+        "package-name": "airflow-provider-datareplication",
+        "name": "Azure Data Replication",
+        "description": "Azure Data Replication (Azure Site Recovery / Azure Migrate replication vaults): "
+        "wait on and report job operation status.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Azure Data Replication",
+                "external-doc-url": "https://learn.microsoft.com/rest/api/datareplication/",
+                "tags": ["azure"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Azure Data Replication",
+                "python-modules": ["airflow_provider_datareplication.hooks.data_replication"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Azure Data Replication",
+                "python-modules": ["airflow_provider_datareplication.operators.data_replication"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Azure Data Replication",
+                "python-modules": ["airflow_provider_datareplication.sensors.data_replication"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Azure Data Replication",
+                "python-modules": ["airflow_provider_datareplication.triggers.data_replication"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "azure_data_replication",
+                "hook-class-name": "airflow_provider_datareplication.hooks.data_replication."
+                "AzureDataReplicationHook",
+                "hook-name": "Azure Data Replication",
+                "conn-fields": CONN_FIELDS,
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+            }
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Hooks for Azure Data Replication."""

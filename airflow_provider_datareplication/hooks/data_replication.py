@@ -1,0 +1,478 @@
+"""Hooks that read a replication job operation's status ("Workflow Operation Status - Get")."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_datareplication.connection import (
+    CONN_TYPE,
+    DEFAULT_CONN_ID,
+    AzureDataReplicationConnection,
+)
+from airflow_provider_datareplication.exceptions import (
+    TRANSIENT_STATUS_CODES,
+    AzureDataReplicationAuthError,
+    AzureDataReplicationError,
+    AzureDataReplicationTransientError,
+    error_for_response,
+    parse_error_body,
+    request_ids_from,
+)
+from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION, JobOperation
+from airflow_provider_datareplication.operation_status import OperationStatus
+from airflow_provider_datareplication.pipeline import RequestSettings, ThrottleGate, retry_after_seconds
+from airflow_provider_datareplication.version_compat import BaseHook
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from azure.core import AsyncPipelineClient, PipelineClient
+    from azure.core.credentials import TokenCredential
+    from azure.core.credentials_async import AsyncTokenCredential
+
+#: api-version of "Subscriptions - Get", the request :meth:`test_connection` sends.
+SUBSCRIPTIONS_API_VERSION = "2022-12-01"
+
+
+def read_operation_status(
+    status_code: int, headers: Any, body: bytes, operation: JobOperation
+) -> OperationStatus:
+    """
+    Turn the service's answer into an :class:`OperationStatus`, or raise the typed error.
+
+    Only HTTP 200 is success; a 200 whose body is not a JSON object is a transient error.
+
+    :param status_code: The HTTP status.
+    :param headers: The response headers.
+    :param body: The raw body.
+    :param operation: The operation asked about (for messages).
+    """
+    if status_code != 200:
+        raise error_for_response(
+            status_code,
+            headers,
+            body,
+            what=operation.describe(),
+            retry_after=retry_after_seconds(headers) if status_code in TRANSIENT_STATUS_CODES else None,
+        )
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        _, excerpt = parse_error_body(body)
+        raise AzureDataReplicationTransientError(
+            f"The status of {operation.describe()} came back HTTP 200 without a JSON object",
+            error_message=excerpt,
+            request_ids=request_ids_from(headers),
+        )
+    return OperationStatus.from_dict(parsed)
+
+
+def translate_azure_error(err: Exception, what: str) -> AzureDataReplicationError:
+    """
+    Map an azure-core / azure-identity exception to this provider's typed errors.
+
+    :param err: What azure-core or azure-identity raised.
+    :param what: What was being read, for the message.
+    """
+    from azure.core.exceptions import ClientAuthenticationError
+
+    if isinstance(err, ClientAuthenticationError):
+        response = getattr(err, "response", None)
+        status = getattr(response, "status_code", None)
+        cls = (
+            AzureDataReplicationTransientError
+            if status in TRANSIENT_STATUS_CODES
+            else AzureDataReplicationAuthError
+        )
+        return cls(f"Could not get an Azure token to read {what}: {err.message}", http_status=status)
+    message = getattr(err, "message", None) or str(err) or type(err).__name__
+    return AzureDataReplicationTransientError(f"Could not reach Azure to read {what}: {message}")
+
+
+class _AzureDataReplicationHookBase(BaseHook):
+    """What the sync and async hooks share: the connection, its defaults and the request."""
+
+    conn_name_attr = "azure_data_replication_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Azure Data Replication"
+
+    def __init__(
+        self,
+        azure_data_replication_conn_id: str = DEFAULT_CONN_ID,
+        *,
+        request_settings: RequestSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.azure_data_replication_conn_id = azure_data_replication_conn_id
+        self.request_settings = request_settings or RequestSettings()
+        self.throttle_gate = ThrottleGate()
+        self._connection: AzureDataReplicationConnection | None = None
+
+    def _resolve(
+        self,
+        connection: AzureDataReplicationConnection,
+        *,
+        operation_id: str,
+        job_name: str,
+        vault_name: str | None,
+        resource_group_name: str | None,
+        subscription_id: str | None,
+        api_version: str,
+    ) -> JobOperation:
+        def pick(name: str, value: str | None, default: str | None, extra_key: str) -> str:
+            if value is None:
+                value = default
+            if value is None:
+                raise ValueError(
+                    f"{name} is required: pass it to the task or set {extra_key!r} "
+                    f"in the extras of connection {self.azure_data_replication_conn_id!r}"
+                )
+            return value
+
+        return JobOperation(
+            subscription_id=pick(
+                "subscription_id", subscription_id, connection.subscription_id, "subscriptionId"
+            ),
+            resource_group_name=pick(
+                "resource_group_name",
+                resource_group_name,
+                connection.resource_group_name,
+                "resource_group_name",
+            ),
+            vault_name=pick("vault_name", vault_name, connection.vault_name, "vault_name"),
+            job_name=job_name,
+            operation_id=operation_id,
+            api_version=api_version,
+        )
+
+    @staticmethod
+    def _subscription_check_path(connection: AzureDataReplicationConnection) -> str:
+        from urllib.parse import quote
+
+        if connection.subscription_id:
+            return (
+                f"/subscriptions/{quote(connection.subscription_id, safe='')}"
+                f"?api-version={SUBSCRIPTIONS_API_VERSION}"
+            )
+        return f"/subscriptions?api-version={SUBSCRIPTIONS_API_VERSION}"
+
+    @staticmethod
+    def _describe_check(
+        connection: AzureDataReplicationConnection, status_code: int, headers: Any, body: bytes
+    ) -> tuple[bool, str]:
+        if status_code == 200:
+            where = (
+                f"subscription {connection.subscription_id}"
+                if connection.subscription_id
+                else "the subscription list"
+            )
+            return True, f"Connection works: signed in to {connection.resource_manager_url} and read {where}."
+        code, message = parse_error_body(body)
+        ids = "".join(f"; {name}={value}" for name, value in request_ids_from(headers).items())
+        return False, f"HTTP {status_code} {code or 'error'}: {message or '(no message)'}{ids}"
+
+
+class AzureDataReplicationHook(_AzureDataReplicationHookBase):
+    """
+    Read a replication job operation's status from Azure (sync, for workers).
+
+    One instance keeps one credential and one HTTP session, so N calls cost one token request
+    while the token is valid. Use it as a context manager, or call :meth:`close`.
+
+    :param azure_data_replication_conn_id: The Airflow connection (``azure_data_replication`` or
+        an existing ``azure`` one).
+    :param request_settings: Timeouts and retry budget of each call.
+    """
+
+    def __init__(
+        self,
+        azure_data_replication_conn_id: str = DEFAULT_CONN_ID,
+        *,
+        request_settings: RequestSettings | None = None,
+    ) -> None:
+        super().__init__(azure_data_replication_conn_id, request_settings=request_settings)
+        self._client: PipelineClient | None = None
+        self._credential: TokenCredential | None = None
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Return the connection form's extra fields (Airflow before 3.2; later reads provider info)."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import BooleanField, StringField
+
+        from airflow_provider_datareplication.get_provider_info import CONN_FIELDS
+
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            if spec["schema"]["type"] == ["boolean", "null"]:
+                widgets[name] = BooleanField(lazy_gettext(spec["label"]))
+            else:
+                widgets[name] = StringField(lazy_gettext(spec["label"]), widget=BS3TextFieldWidget())
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Return the connection form's relabelled and hidden fields (Airflow before 3.2)."""
+        from airflow_provider_datareplication.get_provider_info import UI_FIELD_BEHAVIOUR
+
+        return {
+            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
+            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
+            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
+        }
+
+    @property
+    def connection(self) -> AzureDataReplicationConnection:
+        """The connection's settings, read once."""
+        if self._connection is None:
+            conn = self.get_connection(self.azure_data_replication_conn_id)
+            self._connection = AzureDataReplicationConnection.from_connection(conn)
+        return self._connection
+
+    def get_conn(self) -> PipelineClient:
+        """Return the ARM client (built once: credential, session and retry policy are reused)."""
+        if self._client is None:
+            from airflow_provider_datareplication.pipeline import build_client
+
+            connection = self.connection
+            self._credential = connection.credential()
+            self._client = build_client(
+                base_url=connection.resource_manager_url,
+                credential=self._credential,
+                token_scope=connection.token_scope,
+                settings=self.request_settings,
+                gate=self.throttle_gate,
+            )
+        return self._client
+
+    def resolve_operation(
+        self,
+        *,
+        operation_id: str,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+    ) -> JobOperation:
+        """
+        Fill vault, resource group and subscription from the connection, and validate all.
+
+        :param operation_id: The operation id.
+        :param job_name: The job (workflow) name.
+        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
+        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
+        :param subscription_id: Defaults to the connection's ``subscriptionId``.
+        :param api_version: The api-version.
+        """
+        return self._resolve(
+            self.connection,
+            operation_id=operation_id,
+            job_name=job_name,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+
+    def _send(self, path: str, what: str) -> tuple[int, Any, bytes]:
+        from azure.core.exceptions import AzureError
+        from azure.core.rest import HttpRequest
+
+        self.throttle_gate.check()
+        client = self.get_conn()
+        try:
+            url = f"{self.connection.resource_manager_url}{path}"
+            response = client.send_request(HttpRequest("GET", url))
+        except AzureError as err:
+            raise translate_azure_error(err, what) from None
+        return response.status_code, response.headers, response.content
+
+    def get_operation_status(
+        self,
+        *,
+        operation_id: str,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+    ) -> OperationStatus:
+        """
+        Get the status of a job's operation: one GET, transient failures retried inside the call.
+
+        :param operation_id: The operation id.
+        :param job_name: The job (workflow) name.
+        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
+        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
+        :param subscription_id: Defaults to the connection's ``subscriptionId``.
+        :param api_version: The api-version.
+        :raises ValueError: A parameter breaks the service's rules (nothing is sent).
+        :raises AzureDataReplicationError: Reading the status failed (typed by cause).
+        """
+        operation = self.resolve_operation(
+            operation_id=operation_id,
+            job_name=job_name,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+        status_code, headers, body = self._send(operation.path, operation.describe())
+        return read_operation_status(status_code, headers, body, operation)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Sign in and read the connection's subscription (or the subscription list) from ARM."""
+        try:
+            connection = self.connection
+            status_code, headers, body = self._send(
+                self._subscription_check_path(connection), "the subscription"
+            )
+        except (AzureDataReplicationError, ValueError) as err:
+            return False, str(err)
+        return self._describe_check(connection, status_code, headers, body)
+
+    def close(self) -> None:
+        """Close the HTTP session and the credential."""
+        client, credential = self._client, self._credential
+        self._client = self._credential = None
+        if client is not None:
+            client.close()
+        if credential is not None and hasattr(credential, "close"):
+            credential.close()
+
+    def __enter__(self) -> AzureDataReplicationHook:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
+    """
+    Read a replication job operation's status from Azure with asyncio (for triggers).
+
+    An async context manager: leaving it closes its HTTP session and its credential. The
+    connection is read with Airflow's async API, so nothing blocks the triggerer's event loop.
+
+    :param azure_data_replication_conn_id: The Airflow connection.
+    :param request_settings: Timeouts and retry budget of each call.
+    """
+
+    def __init__(
+        self,
+        azure_data_replication_conn_id: str = DEFAULT_CONN_ID,
+        *,
+        request_settings: RequestSettings | None = None,
+    ) -> None:
+        super().__init__(azure_data_replication_conn_id, request_settings=request_settings)
+        self._client: AsyncPipelineClient | None = None
+        self._credential: AsyncTokenCredential | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def get_async_connection_settings(self) -> AzureDataReplicationConnection:
+        """Read the connection's settings once, with Airflow's async connection API."""
+        if self._connection is None:
+            from airflow.providers.common.compat.connection import get_async_connection
+
+            conn = await get_async_connection(self.azure_data_replication_conn_id, hook=self)
+            self._connection = AzureDataReplicationConnection.from_connection(conn)
+        return self._connection
+
+    async def get_async_conn(self) -> AsyncPipelineClient:
+        """Return the asyncio ARM client, built once."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._client is None:
+                from airflow_provider_datareplication.pipeline import build_async_client
+
+                connection = await self.get_async_connection_settings()
+                self._credential = connection.async_credential()
+                self._client = build_async_client(
+                    base_url=connection.resource_manager_url,
+                    credential=self._credential,
+                    token_scope=connection.token_scope,
+                    settings=self.request_settings,
+                    gate=self.throttle_gate,
+                )
+            return self._client
+
+    async def _send(self, path: str, what: str) -> tuple[int, Any, bytes]:
+        from azure.core.exceptions import AzureError
+        from azure.core.rest import HttpRequest
+
+        self.throttle_gate.check()
+        client = await self.get_async_conn()
+        connection = await self.get_async_connection_settings()
+        try:
+            url = f"{connection.resource_manager_url}{path}"
+            response = await client.send_request(HttpRequest("GET", url))
+        except AzureError as err:
+            raise translate_azure_error(err, what) from None
+        return response.status_code, response.headers, response.content
+
+    async def get_operation_status(
+        self,
+        *,
+        operation_id: str,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+    ) -> OperationStatus:
+        """
+        Get the status of a job's operation; as the sync hook's, awaited.
+
+        :param operation_id: The operation id.
+        :param job_name: The job (workflow) name.
+        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
+        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
+        :param subscription_id: Defaults to the connection's ``subscriptionId``.
+        :param api_version: The api-version.
+        """
+        operation = self._resolve(
+            await self.get_async_connection_settings(),
+            operation_id=operation_id,
+            job_name=job_name,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+        status_code, headers, body = await self._send(operation.path, operation.describe())
+        return read_operation_status(status_code, headers, body, operation)
+
+    async def close(self) -> None:
+        """Close the HTTP session and the credential."""
+        client, credential = self._client, self._credential
+        self._client = self._credential = None
+        try:
+            if client is not None:
+                await client.close()
+        finally:
+            if credential is not None:
+                await credential.close()
+
+    async def __aenter__(self) -> AzureDataReplicationAsyncHook:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,150 @@
+"""Sensor that waits until a replication job operation is terminal."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
+from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION
+from airflow_provider_datareplication.operation_task import OPERATION_TEMPLATE_FIELDS, OperationTaskMixin
+from airflow_provider_datareplication.version_compat import BaseSensorOperator, PokeReturnValue, conf
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from airflow_provider_datareplication.operation_status import OperationStatus
+
+
+class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator):
+    """
+    Wait until an operation of a replication vault's job is ``Succeeded``, ``Failed`` or ``Canceled``.
+
+    On ``Succeeded`` the task succeeds and the service's status body is its ``return_value``
+    XCom. On ``Failed`` or ``Canceled`` it fails, naming the operation and the service's error,
+    unless ``raise_on_failure=False``, when any terminal status completes it and goes to XCom.
+    Transient errors (throttling, 5xx, timeouts, a garbled answer) never end the wait; a
+    ``Retry-After`` is waited out before the next poke.
+
+    :param operation_id: The operation id (templated).
+    :param job_name: The job (workflow) name (templated).
+    :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
+    :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
+    :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
+    :param api_version: The api-version (templated).
+    :param azure_data_replication_conn_id: The Airflow connection (templated).
+    :param raise_on_failure: Fail the task when the operation ends ``Failed`` or ``Canceled``.
+    :param deferrable: Wait in the triggerer instead of a worker slot; defaults to
+        ``[operators] default_deferrable``.
+    """
+
+    template_fields = OPERATION_TEMPLATE_FIELDS
+    ui_color = "#0078d4"
+
+    def __init__(
+        self,
+        *,
+        operation_id: str,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        azure_data_replication_conn_id: str = DEFAULT_CONN_ID,
+        raise_on_failure: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.operation_id = operation_id
+        self.job_name = job_name
+        self.vault_name = vault_name
+        self.resource_group_name = resource_group_name
+        self.subscription_id = subscription_id
+        self.api_version = api_version
+        self.azure_data_replication_conn_id = azure_data_replication_conn_id
+        self.raise_on_failure = raise_on_failure
+        self.deferrable = deferrable
+        self._hold_off_until = 0.0
+
+    def finish(self, status: OperationStatus) -> dict[str, Any]:
+        """
+        Judge a terminal status: the XCom value, or the error of a failed or canceled operation.
+
+        :param status: A terminal status.
+        """
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationOperationFailedError
+
+        if status.succeeded or not self.raise_on_failure:
+            self.log.info("%s ended %s", self.resolve_operation().describe(), status.status)
+            return status.to_dict()
+        message = f"{self.resolve_operation().describe()} ended {status.status}"
+        if status.error_code or status.error_message:
+            message += f": {status.error_code or 'error'}: {status.error_message or '(no message)'}"
+        raise AzureDataReplicationOperationFailedError(message)
+
+    def poke(self, context: Any) -> bool | PokeReturnValue:
+        """Read the status once; done when terminal."""
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
+
+        try:
+            status = self.hook.get_operation_status(**self.operation_kwargs())
+        except AzureDataReplicationTransientError as err:
+            self._hold_off_until = time.monotonic() + (err.retry_after or 0.0)
+            self.log.warning("%s; poking again later", err)
+            return False
+        if not status.is_terminal:
+            self.log.info("%s is %s", self.resolve_operation().describe(), status.status)
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self.finish(status))
+
+    def _get_next_poke_interval(
+        self,
+        started_at: Any,
+        run_duration: Callable[[], float],
+        poke_count: int,
+    ) -> float:
+        # Never poke again before a Retry-After has elapsed (nor past the sensor's timeout).
+        interval = super()._get_next_poke_interval(started_at, run_duration, poke_count)
+        hold_off = self._hold_off_until - time.monotonic()
+        if hold_off > interval:
+            interval = min(hold_off, max(self.timeout - run_duration(), interval))
+        return interval
+
+    def execute(self, context: Any) -> Any:
+        """Poke, reschedule, or check once and defer to the triggerer until terminal."""
+        try:
+            if not self.deferrable:
+                return super().execute(context)
+            return self._execute_deferrable(context)
+        finally:
+            self.close_hook()
+
+    def _execute_deferrable(self, context: Any) -> Any:
+        started = time.monotonic()
+        try:
+            result = self.poke(context)
+        except Exception as err:
+            self._skip_or_raise(err)
+        if result:
+            assert isinstance(result, PokeReturnValue)
+            return result.xcom_value
+        remaining = max(self.timeout - (time.monotonic() - started), 0.0)
+        self.defer(
+            trigger=self.operation_trigger(poll_interval=self.poke_interval),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=remaining),
+        )
+
+    def _skip_or_raise(self, err: BaseException) -> None:
+        from airflow_provider_datareplication.version_compat import AirflowFailException, AirflowSkipException
+
+        # never_fail exists from Airflow 3.0 on.
+        if getattr(self, "never_fail", False) or (self.soft_fail and isinstance(err, AirflowFailException)):
+            raise AirflowSkipException(f"Skipping: {err}") from err
+        raise err
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        """Turn the trigger's event into the task's outcome (Airflow applies soft_fail on the way out)."""
+        return self.finish(self.status_from_event(event))

@@ -1,0 +1,109 @@
+"""Trigger that waits in the triggerer until a replication job operation is terminal."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
+from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION, JobOperation
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+#: Event kinds, under the event's ``"event"`` key.
+EVENT_TERMINAL = "terminal"
+EVENT_ERROR = "error"
+
+
+class AzureDataReplicationOperationTrigger(BaseTrigger):
+    """
+    Poll an operation's status until it is terminal, then fire one event.
+
+    The event is ``{"event": "terminal", "operation_status": {...}}`` with the service's body, or
+    ``{"event": "error", "error_type": ..., "message": ...}`` when reading the status fails for a
+    reason that waiting will not mend. Transient failures are logged and polled through, waiting
+    out any ``Retry-After``. The wait's deadline is the deferral timeout set by the task.
+
+    :param subscription_id: The subscription (UUID).
+    :param resource_group_name: The resource group.
+    :param vault_name: The replication vault.
+    :param job_name: The job (workflow).
+    :param operation_id: The operation.
+    :param api_version: The api-version.
+    :param azure_data_replication_conn_id: The Airflow connection.
+    :param poll_interval: Seconds between polls.
+    """
+
+    def __init__(
+        self,
+        *,
+        subscription_id: str,
+        resource_group_name: str,
+        vault_name: str,
+        job_name: str,
+        operation_id: str,
+        api_version: str = DEFAULT_API_VERSION,
+        azure_data_replication_conn_id: str = DEFAULT_CONN_ID,
+        poll_interval: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self.operation = JobOperation(
+            subscription_id=subscription_id,
+            resource_group_name=resource_group_name,
+            vault_name=vault_name,
+            job_name=job_name,
+            operation_id=operation_id,
+            api_version=api_version,
+        )
+        self.azure_data_replication_conn_id = azure_data_replication_conn_id
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+        self.poll_interval = float(poll_interval)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the classpath and the identifiers needed to carry on the same wait (no secrets)."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                **self.operation.to_dict(),
+                "azure_data_replication_conn_id": self.azure_data_replication_conn_id,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until terminal; yield exactly one event."""
+        from airflow_provider_datareplication.exceptions import (
+            AzureDataReplicationError,
+            AzureDataReplicationTransientError,
+        )
+        from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+
+        payload: dict[str, Any]
+        async with AzureDataReplicationAsyncHook(self.azure_data_replication_conn_id) as hook:
+            while True:
+                try:
+                    status = await hook.get_operation_status(**self.operation.to_dict())
+                except AzureDataReplicationTransientError as err:
+                    delay = max(self.poll_interval, err.retry_after or 0.0)
+                    self.log.warning("%s; polling again in %.0f s", err, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                except (AzureDataReplicationError, ValueError) as err:
+                    payload = {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
+                    break
+                if status.is_terminal:
+                    payload = {"event": EVENT_TERMINAL, "operation_status": status.to_dict()}
+                    break
+                self.log.info(
+                    "%s is %s; polling again in %.0f s",
+                    self.operation.describe(),
+                    status.status,
+                    self.poll_interval,
+                )
+                await asyncio.sleep(self.poll_interval)
+        # Yielded after the hook is closed, so nothing stays open whatever the triggerer does next.
+        yield TriggerEvent(payload)

@@ -1,0 +1,30 @@
+"""
+The one place where Airflow 2.11 and 3.x differ for this provider.
+
+``airflow.providers.common.compat.sdk`` resolves each name to ``airflow.sdk`` on Airflow 3 and to
+the Airflow 2 location otherwise, lazily, so importing this module costs next to nothing.
+"""
+
+from __future__ import annotations
+
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+    BaseHook,
+    BaseOperator,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
+
+__all__ = [
+    "AirflowException",
+    "AirflowFailException",
+    "AirflowSkipException",
+    "BaseHook",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "PokeReturnValue",
+    "conf",
+]
