@@ -115,6 +115,8 @@ class AzureDataReplicationConnection:
     :param authority_host: The token authority host or https URL.
     :param token_scope: The scope asked for in tokens.
     :param disable_instance_discovery: Skip Entra ID instance discovery (private clouds, emulators).
+    :param ca_bundle: A PEM file of CA certificates to trust instead of the system's (private
+        clouds behind an enterprise CA, emulators).
     """
 
     conn_id: str
@@ -131,6 +133,7 @@ class AzureDataReplicationConnection:
     authority_host: str = CLOUDS[DEFAULT_CLOUD].authority_host
     token_scope: str = CLOUDS[DEFAULT_CLOUD].token_scope
     disable_instance_discovery: bool = False
+    ca_bundle: str | None = None
 
     @classmethod
     def from_connection(cls, conn: Any) -> AzureDataReplicationConnection:
@@ -195,6 +198,7 @@ class AzureDataReplicationConnection:
             disable_instance_discovery=_as_bool(
                 extra("disable_instance_discovery") or False, parameter="disable_instance_discovery"
             ),
+            ca_bundle=text(extra("ca_bundle")),
         )
         if settings.client_secret and not settings.client_id:
             raise ValueError(f"connection {conn.conn_id!r}: a client secret needs the client id as login")
@@ -228,20 +232,23 @@ class AzureDataReplicationConnection:
                 self.authority_host,
                 self.token_scope,
                 self.disable_instance_discovery,
+                self.ca_bundle,
             ]
         )
         return hashlib.sha256(material.encode()).hexdigest()
 
-    def _credential_kwargs(self) -> dict[str, Any]:
+    def _credential_kwargs(self, transport_kwargs: dict[str, Any]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"authority": self.authority_host, **transport_kwargs}
+        if self.ca_bundle:
+            kwargs["connection_verify"] = self.ca_bundle
         if self.uses_client_secret:
             return {
                 "tenant_id": self.tenant_id,
                 "client_id": self.client_id,
                 "client_secret": self.client_secret,
-                "authority": self.authority_host,
                 "disable_instance_discovery": self.disable_instance_discovery,
+                **kwargs,
             }
-        kwargs: dict[str, Any] = {"authority": self.authority_host}
         # Each is honoured on its own (the azure provider drops one unless both are set).
         if self.managed_identity_client_id:
             kwargs["managed_identity_client_id"] = self.managed_identity_client_id
@@ -250,18 +257,28 @@ class AzureDataReplicationConnection:
             kwargs["additionally_allowed_tenants"] = [self.workload_identity_tenant_id]
         return kwargs
 
-    def credential(self) -> TokenCredential:
-        """Build the sync credential: a client secret credential, else ``DefaultAzureCredential``."""
+    def credential(self, **transport_kwargs: Any) -> TokenCredential:
+        """
+        Build the sync credential: a client secret credential, else ``DefaultAzureCredential``.
+
+        :param transport_kwargs: Timeouts for the token requests (``connection_timeout``, ``read_timeout``).
+        """
         from azure.identity import ClientSecretCredential, DefaultAzureCredential
 
+        kwargs = self._credential_kwargs(transport_kwargs)
         if self.uses_client_secret:
-            return ClientSecretCredential(**self._credential_kwargs())
-        return DefaultAzureCredential(**self._credential_kwargs())
+            return ClientSecretCredential(**kwargs)
+        return DefaultAzureCredential(**kwargs)
 
-    def async_credential(self) -> AsyncTokenCredential:
-        """Build the asyncio credential: as :meth:`credential`, from ``azure.identity.aio``."""
+    def async_credential(self, **transport_kwargs: Any) -> AsyncTokenCredential:
+        """
+        Build the asyncio credential: as :meth:`credential`, from ``azure.identity.aio``.
+
+        :param transport_kwargs: Timeouts for the token requests (``connection_timeout``, ``read_timeout``).
+        """
         from azure.identity.aio import ClientSecretCredential, DefaultAzureCredential
 
+        kwargs = self._credential_kwargs(transport_kwargs)
         if self.uses_client_secret:
-            return ClientSecretCredential(**self._credential_kwargs())
-        return DefaultAzureCredential(**self._credential_kwargs())
+            return ClientSecretCredential(**kwargs)
+        return DefaultAzureCredential(**kwargs)

@@ -30,6 +30,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "schema": {"type": ["string", "null"]},
     },
     "authority_host": {"label": "Authority host (override)", "schema": {"type": ["string", "null"]}},
+    "ca_bundle": {"label": "CA bundle file (override)", "schema": {"type": ["string", "null"]}},
     "disable_instance_discovery": {
         "label": "Disable instance discovery",
         "schema": {"type": ["boolean", "null"]},

@@ -167,6 +167,7 @@ def build_client(
     token_scope: str,
     settings: RequestSettings,
     gate: ThrottleGate,
+    ca_bundle: str | None = None,
 ) -> PipelineClient:
     """
     Build the sync ARM client: requests transport, retries, bearer token, request ids.
@@ -176,6 +177,7 @@ def build_client(
     :param token_scope: The scope of ARM tokens.
     :param settings: Timeouts and retry budget.
     :param gate: Where a ``Retry-After`` is remembered.
+    :param ca_bundle: CA certificates to trust instead of the system's.
     """
     from azure.core import PipelineClient
     from azure.core.pipeline.policies import (
@@ -199,8 +201,26 @@ def build_client(
         retry,
         ARMChallengeAuthenticationPolicy(credential, token_scope),
     ]
-    transport = RequestsTransport(**settings.transport_kwargs())
+    transport = RequestsTransport(connection_verify=ca_bundle or True, **settings.transport_kwargs())
     return PipelineClient(base_url, policies=policies, transport=transport)
+
+
+def new_aiohttp_session(ca_bundle: str | None = None, *, limit: int = 100) -> Any:
+    """
+    Open an ``aiohttp.ClientSession`` whose pool trusts ``ca_bundle`` (or the system's CAs).
+
+    The trust goes on the connector, built once: azure-core's ``connection_verify=<path>`` would
+    build an SSL context per request, and with it a new connection each time.
+
+    :param ca_bundle: CA certificates to trust instead of the system's.
+    :param limit: Most connections open at once.
+    """
+    import ssl
+
+    import aiohttp
+
+    context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=limit), trust_env=True)
 
 
 def build_async_client(
@@ -210,6 +230,7 @@ def build_async_client(
     token_scope: str,
     settings: RequestSettings,
     gate: ThrottleGate,
+    ca_bundle: str | None = None,
     session: Any = None,
 ) -> AsyncPipelineClient:
     """
@@ -220,6 +241,7 @@ def build_async_client(
     :param token_scope: The scope of ARM tokens.
     :param settings: Timeouts and retry budget.
     :param gate: Where a ``Retry-After`` is remembered.
+    :param ca_bundle: CA certificates to trust instead of the system's.
     :param session: An ``aiohttp.ClientSession`` to share (not closed by the client), or ``None``
         for one of its own.
     """
@@ -245,8 +267,8 @@ def build_async_client(
         retry,
         AsyncARMChallengeAuthenticationPolicy(credential, token_scope),
     ]
-    transport_kwargs = settings.transport_kwargs()
-    if session is not None:
-        transport_kwargs.update(session=session, session_owner=False)
-    transport = AioHttpTransport(**transport_kwargs)
+    owner = session is None
+    if session is None:
+        session = new_aiohttp_session(ca_bundle)
+    transport = AioHttpTransport(session=session, session_owner=owner, **settings.transport_kwargs())
     return AsyncPipelineClient(base_url, policies=policies, transport=transport)

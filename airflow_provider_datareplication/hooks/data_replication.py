@@ -241,13 +241,14 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             from airflow_provider_datareplication.pipeline import build_client
 
             connection = self.connection
-            self._credential = connection.credential()
+            self._credential = connection.credential(**self.request_settings.transport_kwargs())
             self._client = build_client(
                 base_url=connection.resource_manager_url,
                 credential=self._credential,
                 token_scope=connection.token_scope,
                 settings=self.request_settings,
                 gate=self.throttle_gate,
+                ca_bundle=connection.ca_bundle,
             )
         return self._client
 
@@ -399,13 +400,14 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
                 from airflow_provider_datareplication.pipeline import build_async_client
 
                 connection = await self.get_async_connection_settings()
-                self._credential = connection.async_credential()
+                self._credential = connection.async_credential(**self.request_settings.transport_kwargs())
                 self._client = build_async_client(
                     base_url=connection.resource_manager_url,
                     credential=self._credential,
                     token_scope=connection.token_scope,
                     settings=self.request_settings,
                     gate=self.throttle_gate,
+                    ca_bundle=connection.ca_bundle,
                 )
             return self._client
 

@@ -89,7 +89,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
                     status = await hook.get_operation_status(**self.operation.to_dict())
                 except AzureDataReplicationTransientError as err:
                     delay = max(self.poll_interval, err.retry_after or 0.0)
-                    self.log.warning("%s; polling again in %.0f s", err, delay)
+                    self.log.warning("%s; polling again in %g s", err, delay)
                     await asyncio.sleep(delay)
                     continue
                 except (AzureDataReplicationError, ValueError) as err:
@@ -99,7 +99,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
                     payload = {"event": EVENT_TERMINAL, "operation_status": status.to_dict()}
                     break
                 self.log.info(
-                    "%s is %s; polling again in %.0f s",
+                    "%s is %s; polling again in %g s",
                     self.operation.describe(),
                     status.status,
                     self.poll_interval,

@@ -1,0 +1,77 @@
+"""
+Run the Data Replication emulator in the foreground.
+
+``python -m airflow_provider_datareplication.testing --operation failover-0001=InProgress,InProgress,Succeeded``
+prints the connection to use (``AIRFLOW_CONN_...`` JSON) and the CA file to trust, then serves
+until interrupted (Ctrl-C or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+
+def _parse_operation(text: str) -> tuple[str, list[Any]]:
+    operation_id, sep, statuses = text.partition("=")
+    if not sep or not operation_id or not statuses:
+        raise argparse.ArgumentTypeError(f"expected OPERATION_ID=STATUS[,STATUS...], got {text!r}")
+    return operation_id, [status or None for status in statuses.split(",")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until interrupted; print the connection and environment to use."""
+    from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
+
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider_datareplication.testing", description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
+    parser.add_argument(
+        "--operation",
+        action="append",
+        type=_parse_operation,
+        default=[],
+        metavar="ID=STATUS,...",
+        help="script an operation: each GET answers the next status, the last one repeats",
+    )
+    parser.add_argument("--unknown-operations", default=None, help="status for unscripted operations (default: 404)")
+    parser.add_argument("--vault-name", default=None, help="default vault to put in the connection")
+    parser.add_argument("--client-secret", default=None, help="the secret to accept (default: random)")
+    parser.add_argument("--info-file", default=None, help="also write the printed JSON to this file")
+    args = parser.parse_args(argv)
+
+    emulator = DataReplicationEmulator(
+        port=args.port, unknown_operations=args.unknown_operations, client_secret=args.client_secret
+    )
+    emulator.start()
+    for operation_id, statuses in args.operation:
+        emulator.script_operation(operation_id, statuses)
+    info = {
+        "url": emulator.url,
+        "ca_file": emulator.ca_file,
+        "environment": emulator.environment(),
+        "connection": emulator.connection(vault_name=args.vault_name),
+    }
+    text = json.dumps(info, indent=2)
+    if args.info_file:
+        with open(args.info_file, "w") as handle:
+            handle.write(text)
+    print(text, flush=True)
+    print(f"Serving on {emulator.url}; Ctrl-C to stop.", file=sys.stderr, flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,826 @@
+"""
+A local Azure Data Replication emulator: an HTTPS server on loopback that speaks the service's wire contract.
+
+It serves what this provider talks to, so DAGs can run and be tested offline:
+
+- ARM: ``GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DataReplication/
+  replicationVaults/{vault}/jobs/{job}/operations/{op}?api-version=...`` (validated as Azure
+  validates it, answered with Azure's status codes and error bodies), plus ``GET /subscriptions``
+  and ``GET /subscriptions/{sub}`` (what a connection test reads);
+- Microsoft Entra ID, as azure-identity's ``ClientSecretCredential`` needs it:
+  ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and ``POST /{tenant}/oauth2/v2.0/token``.
+
+Operations are scripted (a sequence of statuses, or a time-based progression), faults are injected
+on demand, and counters record what clients did. Scripts, faults and counters are also reachable
+over HTTP under ``/_emulator/`` for tests that run the emulator in another process.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import secrets
+import shutil
+import ssl
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+KNOWN_API_VERSIONS = ("2021-02-16-preview",)
+SUBSCRIPTIONS_API_VERSIONS = ("2020-01-01", "2021-01-01", "2022-12-01")
+DEFAULT_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+DEFAULT_CLIENT_ID = "5b8e7c3a-emulator-client"
+DEFAULT_SUBSCRIPTION_ID = "930CEC23-4430-4513-B855-DBA237E2F3BF"
+TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
+
+_OPERATION_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]*)/resourceGroups/(?P<rg>[^/]*)"
+    r"/providers/Microsoft\.DataReplication/replicationVaults/(?P<vault>[^/]*)"
+    r"/jobs/(?P<job>[^/]*)/operations/(?P<op>[^/]*)$",
+    re.IGNORECASE,
+)
+_SUBSCRIPTION_PATH = re.compile(r"^/subscriptions(?:/(?P<sub>[^/]+))?$", re.IGNORECASE)
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_NAME = re.compile(r"^[a-zA-Z0-9]+$")
+
+
+def _now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Fault:
+    """
+    One injected fault: what the next matching request(s) get instead of the normal answer.
+
+    :param kind: ``http`` (a status, headers and body), ``malformed`` (200 with a body that is not
+        JSON), ``slow`` (the normal answer after ``delay`` seconds), ``drop`` (the connection is
+        closed with no answer).
+    :param status: HTTP status for ``http``.
+    :param headers: Extra response headers.
+    :param body: Response body: a dict is sent as JSON, a string as is.
+    :param delay: Seconds to wait before answering (``slow``).
+    :param times: How many matching requests it hits; ``-1`` for all.
+    :param operation_id: Only requests for this operation; ``None`` for every operation request.
+    :param target: ``arm`` (operation requests) or ``token`` (the token endpoint).
+    """
+
+    kind: str = "http"
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    delay: float = 0.0
+    times: int = 1
+    operation_id: str | None = None
+    target: str = "arm"
+
+    @classmethod
+    def throttle(cls, retry_after: str = "1", *, header: str = "Retry-After", **kwargs: Any) -> Fault:
+        """429 TooManyRequests with a Retry-After (seconds, HTTP-date, or ms with ``retry-after-ms``)."""
+        body = {"error": {"code": "TooManyRequests", "message": "The request is being throttled."}}
+        return cls("http", 429, {header: retry_after}, body, **kwargs)
+
+    @classmethod
+    def server_error(cls, status: int = 500, *, body: str = "json", **kwargs: Any) -> Fault:
+        """A 5xx with a standard (``json``), ``bare``, ``empty`` or ``html`` body."""
+        bodies: dict[str, Any] = {
+            "json": {"error": {"code": "InternalServerError", "message": "Encountered an internal server error."}},
+            "bare": {"code": "ServiceUnavailable", "message": "The service is temporarily unavailable."},
+            "empty": "",
+            "html": f"<html><head><title>{status} Gateway</title></head><body><h1>{status}</h1></body></html>",
+        }
+        headers = {"Content-Type": "text/html"} if body == "html" else {}
+        return cls("http", status, headers, bodies[body], **kwargs)
+
+    @classmethod
+    def malformed_json(cls, **kwargs: Any) -> Fault:
+        """200 whose body is not JSON."""
+        return cls("malformed", 200, {}, '{"id": "x", "status": ', **kwargs)
+
+    @classmethod
+    def slow(cls, seconds: float, **kwargs: Any) -> Fault:
+        """The normal answer, ``seconds`` late (past a client's read timeout if long enough)."""
+        return cls("slow", 200, {}, None, seconds, **kwargs)
+
+    @classmethod
+    def drop(cls, **kwargs: Any) -> Fault:
+        """Close the connection without answering (a reset)."""
+        return cls("drop", 0, {}, None, **kwargs)
+
+    @classmethod
+    def arm_error(cls, status: int, code: str, message: str, **kwargs: Any) -> Fault:
+        """Any ARM error answer in the standard shape."""
+        return cls("http", status, {}, {"error": {"code": code, "message": message}}, **kwargs)
+
+    @classmethod
+    def expired_token(cls, **kwargs: Any) -> Fault:
+        """401 ExpiredAuthenticationToken."""
+        return cls.arm_error(
+            401, "ExpiredAuthenticationToken", "The access token expiry UTC time is earlier than current UTC time.",
+            **kwargs,
+        )
+
+    @classmethod
+    def forbidden(cls, **kwargs: Any) -> Fault:
+        """403 AuthorizationFailed."""
+        return cls.arm_error(
+            403,
+            "AuthorizationFailed",
+            "The client does not have authorization to perform action "
+            "'Microsoft.DataReplication/replicationVaults/jobs/operations/read'.",
+            **kwargs,
+        )
+
+    @classmethod
+    def not_found(cls, **kwargs: Any) -> Fault:
+        """404 ResourceNotFound."""
+        return cls.arm_error(404, "ResourceNotFound", "The Resource was not found.", **kwargs)
+
+    @classmethod
+    def bad_request(cls, **kwargs: Any) -> Fault:
+        """400 InvalidParameter."""
+        return cls.arm_error(400, "InvalidParameter", "The request is invalid.", **kwargs)
+
+    @classmethod
+    def token_failure(cls, status: int = 500, **kwargs: Any) -> Fault:
+        """The token endpoint fails (500 by default; 400 gives Entra ID's invalid_client answer)."""
+        if status == 400:
+            body: Any = _aad_error("invalid_client", "AADSTS7000215: Invalid client secret provided.")
+        else:
+            body = _aad_error("temporarily_unavailable", "AADSTS90033: A transient error has occurred.")
+        return cls("http", status, {}, body, target="token", **kwargs)
+
+
+def _aad_error(error: str, description: str) -> dict[str, Any]:
+    return {
+        "error": error,
+        "error_description": f"{description} Trace ID: {uuid.uuid4()} Correlation ID: {uuid.uuid4()}",
+        "error_codes": [int(description[6:13])] if description.startswith("AADSTS") else [],
+        "trace_id": str(uuid.uuid4()),
+        "correlation_id": str(uuid.uuid4()),
+    }
+
+
+@dataclass
+class RequestRecord:
+    """
+    One request the emulator answered.
+
+    :param at: ``time.monotonic()`` when it arrived.
+    :param method: HTTP method.
+    :param path: Path without the query.
+    :param status: Status answered (0 when the connection was dropped).
+    :param operation_id: The operation asked about, for operation requests.
+    :param kind: ``arm``, ``token``, ``discovery``, ``subscription`` or ``admin``.
+    """
+
+    at: float
+    method: str
+    path: str
+    status: int
+    operation_id: str | None = None
+    kind: str = "arm"
+
+
+@dataclass
+class _Script:
+    statuses: list[Any]
+    extra: dict[str, Any]
+    seconds: list[float] | None = None
+    started_at: float | None = None
+    polls: int = 0
+    start_time: str | None = None
+
+
+class DataReplicationEmulator:
+    """
+    The emulator server; use as a context manager, or call :meth:`start` and :meth:`stop`.
+
+    :param tenant_id: The tenant that issues tokens.
+    :param client_id: The service principal's client id.
+    :param client_secret: Its secret (a fresh random one by default).
+    :param subscription_id: Subscription put in connection settings by :meth:`connection`.
+    :param token_lifetime: ``expires_in`` of issued tokens, in seconds.
+    :param unknown_operations: Status every GET of an unscripted operation answers; ``None``
+        (default) answers 404 ResourceNotFound, as Azure does.
+    :param port: Port to bind on 127.0.0.1 (0: any free one).
+    """
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str = DEFAULT_TENANT_ID,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str | None = None,
+        subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
+        token_lifetime: int = 3599,
+        unknown_operations: str | None = None,
+        port: int = 0,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.client_id = client_id
+        self.client_secret = client_secret or f"emu-secret-{secrets.token_urlsafe(18)}"
+        self.subscription_id = subscription_id
+        self.token_lifetime = token_lifetime
+        self.unknown_operations = unknown_operations
+        self._port = port
+        self._lock = threading.Lock()
+        self._scripts: dict[str, _Script] = {}
+        self._faults: list[Fault] = []
+        self._tokens: dict[str, float] = {}
+        self.issued_tokens: list[str] = []
+        self.requests: list[RequestRecord] = []
+        self.token_requests = 0
+        self.open_connections = 0
+        self.max_open_connections = 0
+        self.connections_accepted = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._dir: str | None = None
+        self.ca_file = ""
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> DataReplicationEmulator:
+        """Make the certificates, bind 127.0.0.1 and serve in a background thread."""
+        from airflow_provider_datareplication.testing.tls import make_tls_files
+
+        self._dir = tempfile.mkdtemp(prefix="datareplication-emulator-")
+        tls = make_tls_files(self._dir)
+        self.ca_file = tls.ca_file
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+        emulator = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.emulator = emulator
+        server = _TlsServer(("127.0.0.1", self._port), Handler)
+        server.tls_context = context
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="datareplication-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and remove the certificates."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> DataReplicationEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        assert self._server is not None, "the emulator is not started"
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The base URL of both ARM and the token authority."""
+        return f"https://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables that make requests and aiohttp trust the emulator's CA."""
+        return {"REQUESTS_CA_BUNDLE": self.ca_file, "SSL_CERT_FILE": self.ca_file}
+
+    def connection(
+        self,
+        *,
+        resource_group_name: str | None = "rgrecoveryservicesdatareplication",
+        vault_name: str | None = None,
+        client_secret: str | None = None,
+        conn_type: str = "azure_data_replication",
+    ) -> dict[str, Any]:
+        """
+        An Airflow connection (JSON form, as ``AIRFLOW_CONN_<ID>`` takes it) that points at this emulator.
+
+        :param resource_group_name: Default resource group in the extras.
+        :param vault_name: Default vault in the extras.
+        :param client_secret: The secret to put in (the right one by default).
+        :param conn_type: ``azure_data_replication``, or ``azure`` for an azure-provider connection.
+        """
+        extra: dict[str, Any] = {
+            "tenantId": self.tenant_id,
+            "subscriptionId": self.subscription_id,
+            "resource_manager_url": self.url,
+            "authority_host": self.url,
+            "disable_instance_discovery": True,
+            "ca_bundle": self.ca_file,
+        }
+        if resource_group_name:
+            extra["resource_group_name"] = resource_group_name
+        if vault_name:
+            extra["vault_name"] = vault_name
+        return {
+            "conn_type": conn_type,
+            "login": self.client_id,
+            "password": client_secret if client_secret is not None else self.client_secret,
+            "extra": extra,
+        }
+
+    # -- scripting ------------------------------------------------------------------------------
+
+    def script_operation(
+        self, operation_id: str, statuses: list[Any], *, extra: dict[str, Any] | None = None
+    ) -> None:
+        """
+        Script an operation: each GET answers the next status; the last one repeats.
+
+        :param operation_id: The operation id (as the client sends it, decoded).
+        :param statuses: Status strings, ``None`` (no status), or dicts of body fields to send.
+        :param extra: Fields added to every answer (``error``, ``percentComplete``, ...).
+        """
+        if not statuses:
+            raise ValueError("statuses must not be empty")
+        with self._lock:
+            self._scripts[operation_id] = _Script(list(statuses), dict(extra or {}))
+
+    def progress_operation(
+        self,
+        operation_id: str,
+        steps: list[tuple[float, Any]],
+        *,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """
+        Script an operation by time: ``[(0, "InProgress"), (5, "Succeeded")]`` from the first GET on.
+
+        :param operation_id: The operation id.
+        :param steps: ``(seconds after the first GET, status)`` pairs, in order.
+        :param extra: Fields added to every answer.
+        """
+        if not steps:
+            raise ValueError("steps must not be empty")
+        with self._lock:
+            self._scripts[operation_id] = _Script(
+                [status for _, status in steps], dict(extra or {}), [float(at) for at, _ in steps]
+            )
+
+    def add_fault(self, fault: Fault) -> Fault:
+        """
+        Inject a fault; faults are matched in the order added.
+
+        :param fault: The fault.
+        """
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Remove every pending fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def reset_counters(self) -> None:
+        """Forget recorded requests and counters (tokens stay valid)."""
+        with self._lock:
+            self.requests.clear()
+            self.token_requests = 0
+            self.max_open_connections = self.open_connections
+            self.connections_accepted = 0
+
+    # -- counters -------------------------------------------------------------------------------
+
+    def requests_for(self, operation_id: str) -> list[RequestRecord]:
+        """Operation requests for one operation, in order."""
+        with self._lock:
+            return [r for r in self.requests if r.kind == "arm" and r.operation_id == operation_id]
+
+    def requests_per_path(self) -> Counter[str]:
+        """How many requests each path got."""
+        with self._lock:
+            return Counter(r.path for r in self.requests)
+
+    def stats(self) -> dict[str, Any]:
+        """Every counter, as JSON-ready data."""
+        with self._lock:
+            return {
+                "token_requests": self.token_requests,
+                "open_connections": self.open_connections,
+                "max_open_connections": self.max_open_connections,
+                "connections_accepted": self.connections_accepted,
+                "requests_per_path": dict(Counter(r.path for r in self.requests)),
+                "requests": [asdict(r) for r in self.requests],
+            }
+
+    # -- behaviour (called from handler threads) ------------------------------------------------
+
+    def _take_fault(self, target: str, operation_id: str | None) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.target != target:
+                    continue
+                if fault.operation_id is not None and fault.operation_id != operation_id:
+                    continue
+                if fault.times > 0:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
+
+    def _issue_token(self) -> str:
+        token = f"emu-token-{secrets.token_urlsafe(24)}"
+        with self._lock:
+            self._tokens[token] = time.time() + self.token_lifetime
+            self.issued_tokens.append(token)
+        return token
+
+    def _token_state(self, authorization: str | None) -> str:
+        if not authorization or not authorization.startswith("Bearer "):
+            return "missing"
+        with self._lock:
+            expiry = self._tokens.get(authorization[7:])
+        if expiry is None:
+            return "invalid"
+        return "expired" if expiry < time.time() else "valid"
+
+    def _operation_body(self, sub: str, rg: str, vault: str, job: str, op: str) -> dict[str, Any] | None:
+        with self._lock:
+            script = self._scripts.get(op)
+            if script is None:
+                if self.unknown_operations is None:
+                    return None
+                script = self._scripts[op] = _Script([self.unknown_operations], {})
+            now = time.monotonic()
+            if script.started_at is None:
+                script.started_at = now
+                script.start_time = _now_iso()
+            if script.seconds is None:
+                entry = script.statuses[min(script.polls, len(script.statuses) - 1)]
+            else:
+                elapsed = now - script.started_at
+                index = max(i for i, at in enumerate(script.seconds) if at <= elapsed or i == 0)
+                entry = script.statuses[index]
+            script.polls += 1
+            extra = dict(script.extra)
+            start_time = script.start_time
+        body: dict[str, Any] = {
+            "id": (
+                f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DataReplication"
+                f"/replicationVaults/{vault}/jobs/{job}/operations/{op}"
+            ),
+            "name": op,
+            "status": None,
+            "startTime": start_time,
+            "endTime": None,
+        }
+        if isinstance(entry, dict):
+            body.update(entry)
+        else:
+            body["status"] = entry
+        if isinstance(body["status"], str) and body["status"].lower() in TERMINAL and not body["endTime"]:
+            body["endTime"] = _now_iso()
+        body.update(extra)
+        return body
+
+
+class _TlsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+    tls_context: ssl.SSLContext
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        # The handshake runs in the handler thread, so one slow client cannot stall accept().
+        return self.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+
+
+def _arm_error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "DataReplicationEmulator/1.0"
+    emulator: DataReplicationEmulator
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.request.settimeout(120)
+        with self.emulator._lock:
+            self.emulator.open_connections += 1
+            self.emulator.connections_accepted += 1
+            self.emulator.max_open_connections = max(
+                self.emulator.max_open_connections, self.emulator.open_connections
+            )
+
+    def handle(self) -> None:
+        try:
+            self.request.do_handshake()
+            super().handle()
+        except (OSError, ssl.SSLError):
+            pass
+
+    def finish(self) -> None:
+        with self.emulator._lock:
+            self.emulator.open_connections -= 1
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _record(self, status: int, kind: str, operation_id: str | None = None) -> None:
+        record = RequestRecord(time.monotonic(), self.command, urlsplit(self.path).path, status, operation_id, kind)
+        with self.emulator._lock:
+            self.emulator.requests.append(record)
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        if isinstance(body, (dict, list)):
+            payload = json.dumps(body).encode()
+            content_type = "application/json; charset=utf-8"
+        else:
+            payload = (body or "").encode()
+            content_type = "text/plain; charset=utf-8"
+        self.send_response(status)
+        merged = {"Content-Type": content_type, **(headers or {})}
+        for name, value in merged.items():
+            self.send_header(name, value)
+        self.send_header("x-ms-request-id", str(uuid.uuid4()))
+        self.send_header("x-ms-correlation-request-id", str(uuid.uuid4()))
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.request.shutdown(2)
+        except OSError:
+            pass
+
+    def _apply_fault(self, fault: Fault, kind: str, operation_id: str | None) -> bool:
+        """Answer with the fault; ``False`` when the normal answer should follow (slow)."""
+        if fault.kind == "drop":
+            self._record(0, kind, operation_id)
+            self._drop()
+            return True
+        if fault.kind == "slow":
+            time.sleep(fault.delay)
+            return False
+        self._record(fault.status, kind, operation_id)
+        self._send(fault.status, fault.body, fault.headers)
+        return True
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    # -- routes ---------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:  # noqa: N802 - the base class's name
+        parts = urlsplit(self.path)
+        path = parts.path
+        query = parse_qs(parts.query)
+        try:
+            if path.startswith("/_emulator/"):
+                self._admin_get(path)
+            elif path.endswith("/v2.0/.well-known/openid-configuration"):
+                self._openid_configuration(path)
+            elif match := _OPERATION_PATH.match(path):
+                self._operation(match, query)
+            elif match := _SUBSCRIPTION_PATH.match(path):
+                self._subscription(match, query)
+            else:
+                self._record(404, "arm")
+                self._send(404, _arm_error("InvalidResourceType", f"No route for {path}"))
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True
+
+    def do_POST(self) -> None:  # noqa: N802 - the base class's name
+        path = urlsplit(self.path).path
+        body = self._read_body()
+        try:
+            if path.startswith("/_emulator/"):
+                self._admin_post(path, body)
+            elif path.endswith("/oauth2/v2.0/token"):
+                self._token(path, body)
+            else:
+                self._record(404, "arm")
+                self._send(404, _arm_error("InvalidResourceType", f"No route for {path}"))
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True
+
+    def _openid_configuration(self, path: str) -> None:
+        tenant = path.split("/")[1]
+        base = f"{self.emulator.url}/{tenant}"
+        self._record(200, "discovery")
+        self._send(
+            200,
+            {
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "issuer": f"{base}/v2.0",
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+                "response_types_supported": ["code", "id_token", "token"],
+                "tenant_region_scope": "NA",
+            },
+        )
+
+    def _token(self, path: str, raw: bytes) -> None:
+        emulator = self.emulator
+        with emulator._lock:
+            emulator.token_requests += 1
+        fault = emulator._take_fault("token", None)
+        if fault is not None and self._apply_fault(fault, "token", None):
+            return
+        form = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
+        tenant = path.split("/")[1]
+        if tenant != emulator.tenant_id:
+            self._record(400, "token")
+            self._send(400, _aad_error("invalid_request", f"AADSTS90002: Tenant '{tenant}' not found."))
+            return
+        if form.get("grant_type") != "client_credentials":
+            self._record(400, "token")
+            self._send(400, _aad_error("unsupported_grant_type", "AADSTS70003: The grant type is not supported."))
+            return
+        if form.get("client_id") != emulator.client_id:
+            self._record(400, "token")
+            self._send(
+                400,
+                _aad_error(
+                    "unauthorized_client",
+                    f"AADSTS700016: Application with identifier '{form.get('client_id')}' was not found.",
+                ),
+            )
+            return
+        if form.get("client_secret") != emulator.client_secret:
+            self._record(401, "token")
+            self._send(
+                401,
+                _aad_error(
+                    "invalid_client",
+                    "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the "
+                    f"request is the client secret value, not the client secret ID, for a secret added "
+                    f"to app '{emulator.client_id}'.",
+                ),
+            )
+            return
+        self._record(200, "token")
+        self._send(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": emulator.token_lifetime,
+                "ext_expires_in": emulator.token_lifetime,
+                "access_token": emulator._issue_token(),
+            },
+        )
+
+    def _authorized(self, kind: str, operation_id: str | None = None) -> bool:
+        state = self.emulator._token_state(self.headers.get("Authorization"))
+        if state == "valid":
+            return True
+        errors = {
+            "missing": ("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
+            "invalid": ("InvalidAuthenticationToken", "The access token is invalid."),
+            "expired": (
+                "ExpiredAuthenticationToken",
+                "The access token expiry UTC time is earlier than current UTC time.",
+            ),
+        }
+        code, message = errors[state]
+        self._record(401, kind, operation_id)
+        self._send(
+            401, _arm_error(code, message), {"WWW-Authenticate": 'Bearer authorization_uri="", error="invalid_token"'}
+        )
+        return False
+
+    def _api_version_ok(self, query: dict[str, list[str]], known: tuple[str, ...], kind: str, op: str | None) -> bool:
+        versions = query.get("api-version")
+        if not versions or not versions[0]:
+            self._record(400, kind, op)
+            self._send(
+                400,
+                _arm_error(
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                ),
+            )
+            return False
+        if versions[0] not in known:
+            self._record(400, kind, op)
+            self._send(
+                400,
+                _arm_error(
+                    "InvalidApiVersionParameter",
+                    f"The api-version '{versions[0]}' is invalid. The supported versions are '{','.join(known)}'.",
+                ),
+            )
+            return False
+        return True
+
+    def _operation(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
+        emulator = self.emulator
+        sub, rg, vault, job, op = (unquote(match.group(name)) for name in ("sub", "rg", "vault", "job", "op"))
+        if not self._authorized("arm", op):
+            return
+        fault = emulator._take_fault("arm", op)
+        if fault is not None and self._apply_fault(fault, "arm", op):
+            return
+        if not self._api_version_ok(query, KNOWN_API_VERSIONS, "arm", op):
+            return
+        problems = []
+        if not _UUID.match(sub):
+            problems.append(("InvalidSubscriptionId", f"The provided subscription identifier '{sub}' is malformed."))
+        if not 1 <= len(rg) <= 90:
+            problems.append(("InvalidResourceGroup", "The resource group name must be 1 to 90 characters."))
+        for label, value in (("vault", vault), ("job", job)):
+            if not _NAME.match(value):
+                problems.append(("InvalidParameter", f"The {label} name '{value}' must match ^[a-zA-Z0-9]*$."))
+        if not op:
+            problems.append(("InvalidParameter", "The operation id must not be empty."))
+        if problems:
+            self._record(400, "arm", op)
+            self._send(400, _arm_error(*problems[0]))
+            return
+        body = emulator._operation_body(sub, rg, vault, job, op)
+        if body is None:
+            self._record(404, "arm", op)
+            self._send(
+                404,
+                _arm_error(
+                    "ResourceNotFound",
+                    f"The Resource 'Microsoft.DataReplication/replicationVaults/{vault}/jobs/{job}/operations/"
+                    f"{op}' under resource group '{rg}' was not found.",
+                ),
+            )
+            return
+        self._record(200, "arm", op)
+        self._send(200, body)
+
+    def _subscription(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
+        if not self._authorized("subscription"):
+            return
+        if not self._api_version_ok(query, SUBSCRIPTIONS_API_VERSIONS, "subscription", None):
+            return
+        emulator = self.emulator
+        entry = {
+            "id": f"/subscriptions/{emulator.subscription_id}",
+            "subscriptionId": emulator.subscription_id,
+            "tenantId": emulator.tenant_id,
+            "displayName": "Data Replication emulator",
+            "state": "Enabled",
+        }
+        sub = match.group("sub")
+        if sub is None:
+            self._record(200, "subscription")
+            self._send(200, {"value": [entry]})
+        elif sub.lower() == emulator.subscription_id.lower():
+            self._record(200, "subscription")
+            self._send(200, entry)
+        else:
+            self._record(404, "subscription")
+            self._send(404, _arm_error("SubscriptionNotFound", f"The subscription '{sub}' could not be found."))
+
+    # -- admin (for tests that run the emulator in another process) ----------------------------
+
+    def _admin_get(self, path: str) -> None:
+        if path == "/_emulator/stats":
+            self._send(200, self.emulator.stats())
+        elif path == "/_emulator/info":
+            self._send(200, {"url": self.emulator.url, "ca_file": self.emulator.ca_file})
+        else:
+            self._send(404, _arm_error("NotFound", path))
+
+    def _admin_post(self, path: str, raw: bytes) -> None:
+        data = json.loads(raw or b"{}")
+        emulator = self.emulator
+        if path.startswith("/_emulator/operations/"):
+            operation_id = unquote(path[len("/_emulator/operations/") :])
+            if "steps" in data:
+                emulator.progress_operation(operation_id, [tuple(step) for step in data["steps"]], extra=data.get("extra"))
+            else:
+                emulator.script_operation(operation_id, data["statuses"], extra=data.get("extra"))
+        elif path == "/_emulator/faults":
+            emulator.add_fault(Fault(**data))
+        elif path == "/_emulator/reset":
+            emulator.clear_faults()
+            emulator.reset_counters()
+        else:
+            self._send(404, _arm_error("NotFound", path))
+            return
+        self._send(200, {"ok": True})

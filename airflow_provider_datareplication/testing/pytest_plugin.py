@@ -1,0 +1,35 @@
+"""
+Pytest fixtures for DAG tests against the local Data Replication emulator.
+
+Loaded automatically (``pytest11`` entry point) once the package is installed; importing it costs
+nothing until a fixture is used.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
+
+
+@pytest.fixture
+def data_replication_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[DataReplicationEmulator]:
+    """
+    A started emulator, with ``azure_data_replication_default`` pointing at it (through the environment).
+
+    Script operations with ``emulator.script_operation(...)``, inject faults with
+    ``emulator.add_fault(...)``, read ``emulator.requests`` and ``emulator.token_requests``.
+    """
+    from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
+
+    with DataReplicationEmulator() as emulator:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(emulator.connection(vault_name="vault1"))
+        )
+        yield emulator
