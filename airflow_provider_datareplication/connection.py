@@ -237,7 +237,12 @@ class AzureDataReplicationConnection:
         )
         return hashlib.sha256(material.encode()).hexdigest()
 
-    def _credential_kwargs(self, transport_kwargs: dict[str, Any]) -> dict[str, Any]:
+    def credential_options(self, **transport_kwargs: Any) -> dict[str, Any]:
+        """
+        Return the keyword arguments the credential is built with (the secret among them).
+
+        :param transport_kwargs: Timeouts for the token requests.
+        """
         kwargs: dict[str, Any] = {"authority": self.authority_host, **transport_kwargs}
         if self.ca_bundle:
             kwargs["connection_verify"] = self.ca_bundle
@@ -265,7 +270,7 @@ class AzureDataReplicationConnection:
         """
         from azure.identity import ClientSecretCredential, DefaultAzureCredential
 
-        kwargs = self._credential_kwargs(transport_kwargs)
+        kwargs = self.credential_options(**transport_kwargs)
         if self.uses_client_secret:
             return ClientSecretCredential(**kwargs)
         return DefaultAzureCredential(**kwargs)
@@ -278,7 +283,7 @@ class AzureDataReplicationConnection:
         """
         from azure.identity.aio import ClientSecretCredential, DefaultAzureCredential
 
-        kwargs = self._credential_kwargs(transport_kwargs)
+        kwargs = self.credential_options(**transport_kwargs)
         if self.uses_client_secret:
             return ClientSecretCredential(**kwargs)
         return DefaultAzureCredential(**kwargs)

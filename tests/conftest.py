@@ -9,9 +9,6 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 import pytest  # noqa: E402
 
-SUBSCRIPTION_ID = "930CEC23-4430-4513-B855-DBA237E2F3BF"
-TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-OPERATION = {"operation_id": "op1", "job_name": "job1", "vault_name": "vault1"}
 
 
 @pytest.fixture

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+SUBSCRIPTION_ID = "930CEC23-4430-4513-B855-DBA237E2F3BF"
+TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+CLIENT_SECRET = "s3cr3t-Value~not-for-logs"
+ACCESS_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOi.mock-access-token.signature"
+ARM = "https://management.azure.com"
+OPERATION = {"operation_id": "op1", "job_name": "job1", "vault_name": "vault1"}
+OPERATION_URL = (
+    f"{ARM}/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg1/providers/Microsoft.DataReplication"
+    "/replicationVaults/vault1/jobs/job1/operations/op1?api-version=2021-02-16-preview"
+)
+
+
+def connection_json(**extra: Any) -> str:
+    """An azure_data_replication connection for the public cloud (mocked at the wire)."""
+    extras = {
+        "tenantId": TENANT_ID,
+        "subscriptionId": SUBSCRIPTION_ID,
+        "resource_group_name": "rg1",
+        "disable_instance_discovery": True,
+        **extra,
+    }
+    return json.dumps(
+        {"conn_type": "azure_data_replication", "login": CLIENT_ID, "password": CLIENT_SECRET, "extra": extras}
+    )
+
+
+def mock_token_endpoint(requests_mock: Any, authority: str = "https://login.microsoftonline.com") -> Any:
+    """Serve Entra ID's discovery document and token endpoint; return the token route (for its call count)."""
+    base = f"{authority}/{TENANT_ID}"
+    requests_mock.get(
+        f"{base}/v2.0/.well-known/openid-configuration",
+        json={
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "issuer": f"{base}/v2.0",
+        },
+    )
+    return requests_mock.post(
+        f"{base}/oauth2/v2.0/token",
+        json={"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": ACCESS_TOKEN},
+    )
