@@ -80,18 +80,19 @@ class OperationTaskMixin:
         )
 
     @staticmethod
-    def status_from_event(event: dict[str, Any] | None) -> OperationStatus:
+    def status_from_event(event: dict[str, Any] | None) -> tuple[OperationStatus, JobOperation]:
         """
-        Return the final status a trigger event carries; raise the error an error event carries.
+        Return the final status a trigger event carries, and its operation; raise an error event's error.
 
         :param event: The trigger's event payload.
         """
         from airflow_provider_datareplication import exceptions
+        from airflow_provider_datareplication.job_operation import JobOperation
         from airflow_provider_datareplication.operation_status import OperationStatus
         from airflow_provider_datareplication.triggers.data_replication import EVENT_TERMINAL
 
         if event and event.get("event") == EVENT_TERMINAL:
-            return OperationStatus.from_dict(event["operation_status"])
+            return OperationStatus.from_dict(event["operation_status"]), JobOperation(**event["operation"])
         message = (event or {}).get("message") or f"Unexpected trigger event: {event!r}"
         error_class = getattr(exceptions, str((event or {}).get("error_type")), None)
         if not (

@@ -109,4 +109,6 @@ class AzureDataReplicationOperationStatusOperator(OperationTaskMixin, BaseOperat
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Return the terminal status the trigger found, for XCom."""
-        return self.status_from_event(event).to_dict()
+        status, operation = self.status_from_event(event)
+        self.log.info("%s is %s", operation.describe(), status.status)
+        return status.to_dict()

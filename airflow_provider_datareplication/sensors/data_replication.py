@@ -14,6 +14,7 @@ from airflow_provider_datareplication.version_compat import BaseSensorOperator, 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from airflow_provider_datareplication.job_operation import JobOperation
     from airflow_provider_datareplication.operation_status import OperationStatus
 
 
@@ -68,18 +69,19 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
         self.deferrable = deferrable
         self._hold_off_until = 0.0
 
-    def finish(self, status: OperationStatus) -> dict[str, Any]:
+    def finish(self, status: OperationStatus, operation: JobOperation) -> dict[str, Any]:
         """
         Judge a terminal status: the XCom value, or the error of a failed or canceled operation.
 
         :param status: A terminal status.
+        :param operation: The operation it is the status of.
         """
         from airflow_provider_datareplication.exceptions import AzureDataReplicationOperationFailedError
 
         if status.succeeded or not self.raise_on_failure:
-            self.log.info("%s ended %s", self.resolve_operation().describe(), status.status)
+            self.log.info("%s ended %s", operation.describe(), status.status)
             return status.to_dict()
-        message = f"{self.resolve_operation().describe()} ended {status.status}"
+        message = f"{operation.describe()} ended {status.status}"
         if status.error_code or status.error_message:
             message += f": {status.error_code or 'error'}: {status.error_message or '(no message)'}"
         raise AzureDataReplicationOperationFailedError(message)
@@ -88,16 +90,17 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
         """Read the status once; done when terminal."""
         from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
 
+        operation = self.resolve_operation()
         try:
-            status = self.hook.get_operation_status(**self.operation_kwargs())
+            status = self.hook.get_operation_status(**operation.to_dict())
         except AzureDataReplicationTransientError as err:
             self._hold_off_until = time.monotonic() + (err.retry_after or 0.0)
             self.log.warning("%s; poking again later", err)
             return False
         if not status.is_terminal:
-            self.log.info("%s is %s", self.resolve_operation().describe(), status.status)
+            self.log.info("%s is %s", operation.describe(), status.status)
             return False
-        return PokeReturnValue(is_done=True, xcom_value=self.finish(status))
+        return PokeReturnValue(is_done=True, xcom_value=self.finish(status, operation))
 
     def _get_next_poke_interval(
         self,
@@ -147,4 +150,4 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         """Turn the trigger's event into the task's outcome (Airflow applies soft_fail on the way out)."""
-        return self.finish(self.status_from_event(event))
+        return self.finish(*self.status_from_event(event))

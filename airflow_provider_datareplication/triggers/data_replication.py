@@ -22,7 +22,8 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
     """
     Poll an operation's status until it is terminal, then fire one event.
 
-    The event is ``{"event": "terminal", "operation_status": {...}}`` with the service's body, or
+    The event is ``{"event": "terminal", "operation_status": {...}, "operation": {...}}`` with the
+    service's body and the operation's identifiers, or
     ``{"event": "error", "error_type": ..., "message": ...}`` when reading the status fails for a
     reason that waiting will not mend. Transient failures are logged and polled through, waiting
     out any ``Retry-After``. The wait's deadline is the deferral timeout set by the task.
@@ -96,7 +97,11 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
                     payload = {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
                     break
                 if status.is_terminal:
-                    payload = {"event": EVENT_TERMINAL, "operation_status": status.to_dict()}
+                    payload = {
+                        "event": EVENT_TERMINAL,
+                        "operation_status": status.to_dict(),
+                        "operation": self.operation.to_dict(),
+                    }
                     break
                 self.log.info(
                     "%s is %s; polling again in %g s",

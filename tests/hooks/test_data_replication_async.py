@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from airflow_provider_datareplication.exceptions import (
+    AzureDataReplicationAuthError,
+    AzureDataReplicationNotFoundError,
+    AzureDataReplicationTransientError,
+)
+from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+from airflow_provider_datareplication.pipeline import RequestSettings
+from airflow_provider_datareplication.testing.emulator import Fault
+from tests.helpers import OPERATION
+
+
+async def test_reads_status_over_https_with_one_token(emulator):
+    emulator.script_operation("op1", ["InProgress", "InProgress", "Succeeded"], extra={"percentComplete": 10})
+    async with AzureDataReplicationAsyncHook() as hook:
+        statuses = [(await hook.get_operation_status(**OPERATION)) for _ in range(3)]
+    assert [s.status for s in statuses] == ["InProgress", "InProgress", "Succeeded"]
+    assert statuses[-1].succeeded
+    assert statuses[-1].extra == {"percentComplete": 10}
+    assert emulator.token_requests == 1
+    assert len(emulator.requests_for("op1")) == 3
+
+
+async def test_leaving_the_context_closes_session_and_credential(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    async with AzureDataReplicationAsyncHook() as hook:
+        await hook.get_operation_status(**OPERATION)
+        assert emulator.open_connections >= 1
+    # Both the ARM session and the credential's own (token requests) are closed: no socket stays open.
+    for _ in range(50):
+        if emulator.open_connections == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert emulator.open_connections == 0
+
+
+async def test_errors_are_typed_like_the_sync_hook(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    emulator.add_fault(Fault.forbidden())
+    async with AzureDataReplicationAsyncHook() as hook:
+        with pytest.raises(AzureDataReplicationAuthError, match="HTTP 403; AuthorizationFailed"):
+            await hook.get_operation_status(**OPERATION)
+        with pytest.raises(AzureDataReplicationNotFoundError, match="ResourceNotFound"):
+            await hook.get_operation_status(**{**OPERATION, "operation_id": "unknown"})
+
+
+async def test_transient_faults_are_retried_inside_the_call(emulator):
+    emulator.script_operation("op1", ["Succeeded"])
+    emulator.add_fault(Fault.server_error(502, body="html"))
+    emulator.add_fault(Fault.throttle("1"))
+    async with AzureDataReplicationAsyncHook() as hook:
+        assert (await hook.get_operation_status(**OPERATION)).succeeded
+    gaps = [b.at - a.at for a, b in zip(emulator.requests_for("op1"), emulator.requests_for("op1")[1:])]
+    assert len(gaps) == 2
+    assert gaps[1] >= 0.98  # the Retry-After: 1 after the 429
+
+
+async def test_slow_answer_hits_the_read_timeout(emulator):
+    emulator.script_operation("op1", ["Succeeded"])
+    emulator.add_fault(Fault.slow(2, times=-1))
+    settings = RequestSettings(read_timeout=0.5, retries=1, backoff_factor=0.01)
+    async with AzureDataReplicationAsyncHook(request_settings=settings) as hook:
+        with pytest.raises(AzureDataReplicationTransientError, match="Could not reach Azure"):
+            await hook.get_operation_status(**OPERATION)
+
+
+async def test_validation_before_any_request(emulator):
+    async with AzureDataReplicationAsyncHook() as hook:
+        with pytest.raises(ValueError, match="job_name"):
+            await hook.get_operation_status(**{**OPERATION, "job_name": "bad/name"})
+    assert emulator.token_requests == 0
+    assert not emulator.requests
+
+
+async def test_no_secret_or_token_in_logs(emulator, caplog):
+    caplog.set_level(logging.DEBUG)
+    emulator.script_operation("op1", ["InProgress"])
+    async with AzureDataReplicationAsyncHook() as hook:
+        await hook.get_operation_status(**OPERATION)
+    assert emulator.client_secret not in caplog.text
+    for token in emulator.issued_tokens:
+        assert token not in caplog.text

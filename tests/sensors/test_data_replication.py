@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+import pytest
+from airflow.providers.common.compat.sdk import (
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    TaskDeferred,
+)
+
+from airflow_provider_datareplication.exceptions import (
+    AzureDataReplicationAuthError,
+    AzureDataReplicationNotFoundError,
+    AzureDataReplicationOperationFailedError,
+)
+from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationHook
+from airflow_provider_datareplication.pipeline import RequestSettings
+from airflow_provider_datareplication.sensors.data_replication import AzureDataReplicationOperationSensor
+from airflow_provider_datareplication.testing.emulator import Fault
+from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
+from tests.helpers import OPERATION, SUBSCRIPTION_ID
+
+try:
+    from airflow.sdk.exceptions import AirflowRescheduleException
+except ImportError:  # Airflow 2
+    from airflow.exceptions import AirflowRescheduleException
+
+
+class TaskInstance:
+    """What a sensor in reschedule mode asks of its task instance."""
+
+    def get_first_reschedule_date(self, context):
+        return None
+
+
+def sensor(**kwargs):
+    return AzureDataReplicationOperationSensor(
+        **{"task_id": "wait", "poke_interval": 0.05, "timeout": 30, **OPERATION, **kwargs}
+    )
+
+
+@pytest.mark.parametrize("final", ["Succeeded", "succeeded", "SUCCEEDED"])
+def test_poke_mode_waits_then_returns_the_status_for_xcom(emulator, final):
+    emulator.script_operation("op1", ["InProgress", "InProgress", final], extra={"percentComplete": 100})
+    result = sensor().execute({})
+    assert result["status"] == final
+    assert result["percentComplete"] == 100
+    assert result["name"] == "op1"
+    assert len(emulator.requests_for("op1")) == 3
+    assert emulator.token_requests == 1
+
+
+@pytest.mark.parametrize("final", ["Failed", "Canceled", "Cancelled", "failed"])
+def test_failed_or_canceled_fails_with_names_and_error(emulator, final):
+    emulator.script_operation(
+        "op1", ["InProgress", final], extra={"error": {"code": "ReplicationFailed", "message": "Disk 2 is offline"}}
+    )
+    with pytest.raises(AzureDataReplicationOperationFailedError) as info:
+        sensor().execute({})
+    text = str(info.value)
+    assert "operation 'op1' of job 'job1' in vault 'vault1'" in text
+    assert f"ended {final}" in text
+    assert "ReplicationFailed: Disk 2 is offline" in text
+
+
+def test_raise_on_failure_false_hands_any_terminal_status_to_xcom(emulator):
+    emulator.script_operation("op1", ["Failed"])
+    assert sensor(raise_on_failure=False).execute({})["status"] == "Failed"
+
+
+def test_failed_with_soft_fail_is_skipped(emulator):
+    emulator.script_operation("op1", ["Canceled"])
+    with pytest.raises(AirflowSkipException):
+        sensor(soft_fail=True).execute({})
+
+
+def test_transient_errors_never_end_the_wait_and_are_logged(emulator, caplog, capfd):
+    caplog.set_level(logging.WARNING)
+    emulator.script_operation("op1", ["InProgress", "Succeeded"])
+    emulator.add_fault(Fault.malformed_json())
+    emulator.add_fault(Fault.malformed_json())
+    assert sensor().execute({})["status"] == "Succeeded"
+    logged = caplog.text + "".join(capfd.readouterr())
+    assert "HTTP 200 without a JSON object" in logged
+    assert "poking again later" in logged
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault.forbidden(), AzureDataReplicationAuthError),
+        (Fault.expired_token(), AzureDataReplicationAuthError),
+        (Fault.not_found(), AzureDataReplicationNotFoundError),
+    ],
+)
+def test_permanent_errors_fail_at_once(emulator, fault, error):
+    emulator.script_operation("op1", ["InProgress"])
+    emulator.add_fault(fault)
+    started = time.monotonic()
+    with pytest.raises(error):
+        sensor().execute({})
+    assert time.monotonic() - started < 5
+    assert len(emulator.requests_for("op1")) == 1
+
+
+def test_retry_after_is_honoured_at_the_next_poke(emulator):
+    emulator.script_operation("op1", ["Succeeded"])
+    emulator.add_fault(Fault.throttle("1.5"))
+    task = sensor()
+    task.hook = AzureDataReplicationHook(request_settings=RequestSettings(max_retry_after=0.5))
+    assert task.execute({})["status"] == "Succeeded"
+    first, second = emulator.requests_for("op1")
+    assert first.status == 429
+    assert second.at - first.at >= 1.5
+
+
+def test_timeout_fails_and_soft_fail_skips(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    with pytest.raises(AirflowSensorTimeout):
+        sensor(timeout=0.3).execute({})
+    with pytest.raises(AirflowSkipException):
+        sensor(timeout=0.3, soft_fail=True).execute({})
+
+
+def test_reschedule_mode_releases_the_slot_until_terminal(emulator):
+    emulator.script_operation("op1", ["InProgress", "Succeeded"])
+    task = sensor(mode="reschedule", poke_interval=60)
+    with pytest.raises(AirflowRescheduleException):
+        task.execute({"ti": TaskInstance()})
+    assert task.execute({"ti": TaskInstance()})["status"] == "Succeeded"
+
+
+def test_deferrable_checks_once_then_defers_with_the_remaining_timeout(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    task = sensor(deferrable=True, timeout=600, poke_interval=15)
+    with pytest.raises(TaskDeferred) as info:
+        task.execute({})
+    deferred = info.value
+    assert isinstance(deferred.trigger, AzureDataReplicationOperationTrigger)
+    assert deferred.method_name == "execute_complete"
+    assert timedelta(seconds=590) < deferred.timeout <= timedelta(seconds=600)
+    _, kwargs = deferred.trigger.serialize()
+    assert kwargs["resource_group_name"] == "rgrecoveryservicesdatareplication"  # from the connection
+    assert kwargs["poll_interval"] == 15
+    assert len(emulator.requests_for("op1")) == 1
+
+
+def test_deferrable_already_terminal_does_not_defer(emulator):
+    emulator.script_operation("op1", ["Succeeded"])
+    assert sensor(deferrable=True).execute({})["status"] == "Succeeded"
+
+
+def test_deferrable_failed_first_check_with_soft_fail_skips(emulator):
+    emulator.script_operation("op1", ["Failed"])
+    with pytest.raises(AirflowSkipException):
+        sensor(deferrable=True, soft_fail=True).execute({})
+
+
+def test_execute_complete_turns_events_into_outcomes():
+    task = sensor(deferrable=True)
+    body = {"id": "x", "name": "op1", "status": "Succeeded", "startTime": "a", "endTime": "b", "percentComplete": 100}
+    operation = {**OPERATION, "subscription_id": SUBSCRIPTION_ID, "resource_group_name": "rg9"}
+    event = {"event": "terminal", "operation_status": body, "operation": operation}
+    assert task.execute_complete({}, event) == body
+    with pytest.raises(AzureDataReplicationOperationFailedError, match="op1' of job 'job1' in vault 'vault1'.*ended Failed"):
+        task.execute_complete({}, {**event, "operation_status": {**body, "status": "Failed"}})
+    with pytest.raises(AzureDataReplicationAuthError, match="HTTP 403"):
+        task.execute_complete(
+            {}, {"event": "error", "error_type": "AzureDataReplicationAuthError", "message": "HTTP 403; X"}
+        )
+
+
+def test_templated_fields_and_keyword_only():
+    assert set(AzureDataReplicationOperationSensor.template_fields) == {
+        "operation_id",
+        "job_name",
+        "vault_name",
+        "resource_group_name",
+        "subscription_id",
+        "api_version",
+        "azure_data_replication_conn_id",
+    }
+    with pytest.raises(TypeError):
+        AzureDataReplicationOperationSensor("wait", "op1", "job1")  # type: ignore[misc]
+
+
+def test_no_io_when_built(emulator):
+    sensor(deferrable=True)
+    assert not emulator.requests
+    assert emulator.token_requests == 0

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import asyncio
+import importlib
+
+import pytest
+
+from airflow_provider_datareplication.testing.emulator import Fault
+from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
+from tests.helpers import SUBSCRIPTION_ID
+
+KWARGS = {
+    "subscription_id": SUBSCRIPTION_ID,
+    "resource_group_name": "rg1",
+    "vault_name": "vault1",
+    "job_name": "job1",
+    "operation_id": "op1",
+}
+
+
+def make(**overrides):
+    return AzureDataReplicationOperationTrigger(**{**KWARGS, "poll_interval": 0.05, **overrides})
+
+
+def rebuild(trigger):
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    return getattr(importlib.import_module(module), name)(**kwargs)
+
+
+async def first_event(trigger, timeout=20):
+    async def collect():
+        async for event in trigger.run():
+            return event.payload
+        return None
+
+    return await asyncio.wait_for(collect(), timeout)
+
+
+def test_serialize_holds_identifiers_and_nothing_secret():
+    classpath, kwargs = make(azure_data_replication_conn_id="my_conn").serialize()
+    assert classpath == "airflow_provider_datareplication.triggers.data_replication.AzureDataReplicationOperationTrigger"
+    assert kwargs == {
+        **KWARGS,
+        "api_version": "2021-02-16-preview",
+        "azure_data_replication_conn_id": "my_conn",
+        "poll_interval": 0.05,
+    }
+    assert rebuild(make()).serialize() == make().serialize()
+
+
+def test_invalid_identifiers_are_refused_when_built():
+    with pytest.raises(ValueError, match="vault_name"):
+        make(vault_name="")
+    with pytest.raises(ValueError, match="poll_interval"):
+        make(poll_interval=0)
+
+
+async def test_polls_until_terminal_and_fires_one_event(emulator):
+    emulator.script_operation("op1", ["InProgress", "Running", "Succeeded"], extra={"percentComplete": 100})
+    payload = await first_event(make())
+    assert payload["event"] == "terminal"
+    assert payload["operation_status"]["status"] == "Succeeded"
+    assert payload["operation_status"]["percentComplete"] == 100
+    assert len(emulator.requests_for("op1")) == 3
+    assert emulator.token_requests == 1
+
+
+@pytest.mark.parametrize("final", ["Failed", "canceled", "Cancelled"])
+async def test_failed_and_canceled_are_terminal_events(emulator, final):
+    emulator.script_operation("op1", ["InProgress", final])
+    payload = await first_event(make())
+    assert payload["event"] == "terminal"
+    assert payload["operation_status"]["status"] == final
+    assert payload["operation"] == {**KWARGS, "api_version": "2021-02-16-preview"}
+
+
+async def test_transient_faults_never_end_the_wait(emulator):
+    emulator.script_operation("op1", ["InProgress", "Succeeded"])
+    for fault in (Fault.malformed_json(), Fault.drop(), Fault.server_error(500), Fault.throttle("1")):
+        emulator.add_fault(fault)
+    payload = await first_event(make())
+    assert payload["operation_status"]["status"] == "Succeeded"
+
+
+async def test_permanent_error_becomes_an_error_event(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    emulator.add_fault(Fault.not_found())
+    payload = await first_event(make())
+    assert payload["event"] == "error"
+    assert payload["error_type"] == "AzureDataReplicationNotFoundError"
+    assert "HTTP 404; ResourceNotFound" in payload["message"]
+
+
+async def test_cancellation_propagates_and_closes_everything(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    task = asyncio.create_task(first_event(make(poll_interval=0.2)))
+    while len(emulator.requests_for("op1")) < 2:
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(50):
+        if emulator.open_connections == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert emulator.open_connections == 0
+
+
+async def test_rebuilt_trigger_carries_on_the_same_wait(emulator):
+    emulator.script_operation("op1", ["InProgress", "InProgress", "InProgress", "Succeeded"])
+    trigger = make(poll_interval=0.2)
+    task = asyncio.create_task(first_event(trigger))
+    while len(emulator.requests_for("op1")) < 2:
+        await asyncio.sleep(0.02)
+    task.cancel()  # the triggerer went away
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    payload = await first_event(rebuild(trigger))
+    assert payload["operation_status"]["status"] == "Succeeded"
+    assert len(emulator.requests_for("op1")) == 4
+
+
+async def test_no_secret_or_token_in_serialize_or_events(emulator):
+    emulator.script_operation("op1", ["Failed"], extra={"error": {"code": "E", "message": "m"}})
+    trigger = make()
+    payload = await first_event(trigger)
+    text = repr(trigger.serialize()) + repr(payload)
+    assert emulator.client_secret not in text
+    for token in emulator.issued_tokens:
+        assert token not in text
