@@ -7,8 +7,7 @@ import tempfile
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="datareplication-airflow-home-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-import pytest  # noqa: E402
-
+import pytest
 
 
 @pytest.fixture

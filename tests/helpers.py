@@ -26,7 +26,12 @@ def connection_json(**extra: Any) -> str:
         **extra,
     }
     return json.dumps(
-        {"conn_type": "azure_data_replication", "login": CLIENT_ID, "password": CLIENT_SECRET, "extra": extras}
+        {
+            "conn_type": "azure_data_replication",
+            "login": CLIENT_ID,
+            "password": CLIENT_SECRET,
+            "extra": extras,
+        }
     )
 
 
@@ -43,5 +48,10 @@ def mock_token_endpoint(requests_mock: Any, authority: str = "https://login.micr
     )
     return requests_mock.post(
         f"{base}/oauth2/v2.0/token",
-        json={"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": ACCESS_TOKEN},
+        json={
+            "token_type": "Bearer",
+            "expires_in": 3599,
+            "ext_expires_in": 3599,
+            "access_token": ACCESS_TOKEN,
+        },
     )

@@ -11,7 +11,9 @@ from tests.helpers import CLIENT_ID, CLIENT_SECRET, SUBSCRIPTION_ID, TENANT_ID
 class Conn:
     """The attributes of an Airflow Connection that the provider reads."""
 
-    def __init__(self, *, conn_type="azure_data_replication", login=CLIENT_ID, password=CLIENT_SECRET, extra=None):
+    def __init__(
+        self, *, conn_type="azure_data_replication", login=CLIENT_ID, password=CLIENT_SECRET, extra=None
+    ):
         self.conn_id = "my_conn"
         self.conn_type = conn_type
         self.login = login
@@ -30,7 +32,11 @@ def test_service_principal_on_the_public_cloud_by_default():
     assert settings.token_scope == "https://management.azure.com/.default"
     assert settings.authority_host == "login.microsoftonline.com"
     assert settings.portal_url == "https://portal.azure.com"
-    assert (settings.subscription_id, settings.vault_name, settings.resource_group_name) == (SUBSCRIPTION_ID, "v1", None)
+    assert (settings.subscription_id, settings.vault_name, settings.resource_group_name) == (
+        SUBSCRIPTION_ID,
+        "v1",
+        None,
+    )
     options = settings.credential_options()
     assert options["tenant_id"] == TENANT_ID
     assert options["client_id"] == CLIENT_ID
@@ -49,7 +55,12 @@ def test_an_existing_azure_connection_works_as_is_legacy_keys_included():
 
 
 def test_own_prefixed_keys_from_older_forms():
-    settings = read(extra={"extra__azure_data_replication__tenantId": TENANT_ID, "extra__azure_data_replication__vault_name": "v2"})
+    settings = read(
+        extra={
+            "extra__azure_data_replication__tenantId": TENANT_ID,
+            "extra__azure_data_replication__vault_name": "v2",
+        }
+    )
     assert settings.tenant_id == TENANT_ID
     assert settings.vault_name == "v2"
 
@@ -63,17 +74,30 @@ def test_plain_key_wins_over_prefixed_and_empty_strings_are_unset():
 @pytest.mark.parametrize(
     ("cloud", "arm", "scope", "authority", "portal"),
     [
-        ("AzureChinaCloud", "https://management.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default",
-         "login.chinacloudapi.cn", "https://portal.azure.cn"),
-        ("AzureUSGovernment", "https://management.usgovcloudapi.net",
-         "https://management.core.usgovcloudapi.net/.default", "login.microsoftonline.us", "https://portal.azure.us"),
+        (
+            "AzureChinaCloud",
+            "https://management.chinacloudapi.cn",
+            "https://management.chinacloudapi.cn/.default",
+            "login.chinacloudapi.cn",
+            "https://portal.azure.cn",
+        ),
+        (
+            "AzureUSGovernment",
+            "https://management.usgovcloudapi.net",
+            "https://management.core.usgovcloudapi.net/.default",
+            "login.microsoftonline.us",
+            "https://portal.azure.us",
+        ),
     ],
 )
 def test_cloud_sets_endpoint_scope_and_authority(cloud, arm, scope, authority, portal):
     settings = read(extra={"tenantId": TENANT_ID, "cloud": cloud})
-    assert (settings.resource_manager_url, settings.token_scope, settings.authority_host, settings.portal_url) == (
-        arm, scope, authority, portal
-    )
+    assert (
+        settings.resource_manager_url,
+        settings.token_scope,
+        settings.authority_host,
+        settings.portal_url,
+    ) == (arm, scope, authority, portal)
     assert settings.credential_options()["authority"] == authority
 
 
@@ -108,7 +132,9 @@ def test_plain_http_authority_is_refused():
 
 
 def test_unknown_cloud_is_named():
-    with pytest.raises(ValueError, match="cloud must be one of AzurePublicCloud, AzureChinaCloud, AzureUSGovernment"):
+    with pytest.raises(
+        ValueError, match="cloud must be one of AzurePublicCloud, AzureChinaCloud, AzureUSGovernment"
+    ):
         read(extra={"tenantId": TENANT_ID, "cloud": "AzureGermanCloud"})
 
 

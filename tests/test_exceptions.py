@@ -24,12 +24,19 @@ HEADERS = {
 @pytest.mark.parametrize(
     ("body", "code", "message"),
     [
-        (b'{"error": {"code": "ResourceNotFound", "message": "Vault v not found", "details": []}}',
-         "ResourceNotFound", "Vault v not found"),
+        (
+            b'{"error": {"code": "ResourceNotFound", "message": "Vault v not found", "details": []}}',
+            "ResourceNotFound",
+            "Vault v not found",
+        ),
         (b'{"code": "ServiceUnavailable", "message": "Try later"}', "ServiceUnavailable", "Try later"),
         (b"", None, None),
         (b"   ", None, None),
-        (b"<html><body><h1>502 Bad Gateway</h1></body></html>", None, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+        (
+            b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+            None,
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        ),
         (b'{"error": {"code": "X"', None, '{"error": {"code": "X"'),
         (b'["not", "an", "object"]', None, '["not", "an", "object"]'),
         (b'{"error": "invalid_client", "error_description": "AADSTS7000215"}', "invalid_client", None),
@@ -61,7 +68,9 @@ def test_long_html_is_cut_short():
     ],
 )
 def test_status_maps_to_typed_error(status, cls):
-    err = error_for_response(status, HEADERS, b'{"error": {"code": "C", "message": "M"}}', what="operation 'o'")
+    err = error_for_response(
+        status, HEADERS, b'{"error": {"code": "C", "message": "M"}}', what="operation 'o'"
+    )
     assert type(err) is cls
     assert isinstance(err, AirflowException)
     text = str(err)

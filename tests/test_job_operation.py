@@ -27,7 +27,9 @@ def test_every_segment_is_percent_encoded_with_nothing_safe():
         **{**VALID, "resource_group_name": "rg (prod)/x", "operation_id": "a/b?c#d e%f&g=h+i"}
     )
     assert "/resourceGroups/rg%20%28prod%29%2Fx/" in operation.path
-    assert operation.path.endswith("/operations/a%2Fb%3Fc%23d%20e%25f%26g%3Dh%2Bi?api-version=2021-02-16-preview")
+    assert operation.path.endswith(
+        "/operations/a%2Fb%3Fc%23d%20e%25f%26g%3Dh%2Bi?api-version=2021-02-16-preview"
+    )
 
 
 def test_lower_case_subscription_is_accepted_and_sent_as_given():

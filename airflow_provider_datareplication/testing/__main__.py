@@ -1,7 +1,7 @@
 """
 Run the Data Replication emulator in the foreground.
 
-``python -m airflow_provider_datareplication.testing --operation failover-0001=InProgress,InProgress,Succeeded``
+``python -m airflow_provider_datareplication.testing --operation op1=InProgress,InProgress,Succeeded``
 prints the connection to use (``AIRFLOW_CONN_...`` JSON) and the CA file to trust, then serves
 until interrupted (Ctrl-C or SIGTERM).
 """
@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     """Serve until interrupted; print the connection and environment to use."""
     from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
 
-    parser = argparse.ArgumentParser(prog="python -m airflow_provider_datareplication.testing", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_datareplication.testing", description=__doc__
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
     parser.add_argument(
         "--operation",
@@ -37,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ID=STATUS,...",
         help="script an operation: each GET answers the next status, the last one repeats",
     )
-    parser.add_argument("--unknown-operations", default=None, help="status for unscripted operations (default: 404)")
+    parser.add_argument(
+        "--unknown-operations", default=None, help="status for unscripted operations (default: 404)"
+    )
     parser.add_argument("--vault-name", default=None, help="default vault to put in the connection")
     parser.add_argument("--client-secret", default=None, help="the secret to accept (default: random)")
     parser.add_argument("--info-file", default=None, help="also write the printed JSON to this file")

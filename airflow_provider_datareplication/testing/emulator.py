@@ -17,6 +17,7 @@ over HTTP under ``/_emulator/`` for tests that run the emulator in another proce
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import re
@@ -52,7 +53,7 @@ _NAME = re.compile(r"^[a-zA-Z0-9]+$")
 
 
 def _now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -89,12 +90,14 @@ class Fault:
 
     @classmethod
     def server_error(cls, status: int = 500, *, body: str = "json", **kwargs: Any) -> Fault:
-        """A 5xx with a standard (``json``), ``bare``, ``empty`` or ``html`` body."""
+        """Build a 5xx with a standard (``json``), ``bare``, ``empty`` or ``html`` body."""
         bodies: dict[str, Any] = {
-            "json": {"error": {"code": "InternalServerError", "message": "Encountered an internal server error."}},
+            "json": {
+                "error": {"code": "InternalServerError", "message": "Encountered an internal server error."}
+            },
             "bare": {"code": "ServiceUnavailable", "message": "The service is temporarily unavailable."},
             "empty": "",
-            "html": f"<html><head><title>{status} Gateway</title></head><body><h1>{status}</h1></body></html>",
+            "html": f"<html><body><h1>{status} Gateway</h1></body></html>",
         }
         headers = {"Content-Type": "text/html"} if body == "html" else {}
         return cls("http", status, headers, bodies[body], **kwargs)
@@ -106,7 +109,7 @@ class Fault:
 
     @classmethod
     def slow(cls, seconds: float, **kwargs: Any) -> Fault:
-        """The normal answer, ``seconds`` late (past a client's read timeout if long enough)."""
+        """Delay the normal answer by ``seconds`` (past a client's read timeout if long enough)."""
         return cls("slow", 200, {}, None, seconds, **kwargs)
 
     @classmethod
@@ -123,7 +126,9 @@ class Fault:
     def expired_token(cls, **kwargs: Any) -> Fault:
         """401 ExpiredAuthenticationToken."""
         return cls.arm_error(
-            401, "ExpiredAuthenticationToken", "The access token expiry UTC time is earlier than current UTC time.",
+            401,
+            "ExpiredAuthenticationToken",
+            "The access token expiry UTC time is earlier than current UTC time.",
             **kwargs,
         )
 
@@ -150,7 +155,7 @@ class Fault:
 
     @classmethod
     def token_failure(cls, status: int = 500, **kwargs: Any) -> Fault:
-        """The token endpoint fails (500 by default; 400 gives Entra ID's invalid_client answer)."""
+        """Fail the token endpoint (500 by default; 400 gives Entra ID's invalid_client answer)."""
         if status == 400:
             body: Any = _aad_error("invalid_client", "AADSTS7000215: Invalid client secret provided.")
         else:
@@ -266,7 +271,9 @@ class DataReplicationEmulator:
         server = _TlsServer(("127.0.0.1", self._port), Handler)
         server.tls_context = context
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="datareplication-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="datareplication-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -310,7 +317,7 @@ class DataReplicationEmulator:
         conn_type: str = "azure_data_replication",
     ) -> dict[str, Any]:
         """
-        An Airflow connection (JSON form, as ``AIRFLOW_CONN_<ID>`` takes it) that points at this emulator.
+        Return an Airflow connection (``AIRFLOW_CONN_<ID>`` JSON form) that points at this emulator.
 
         :param resource_group_name: Default resource group in the extras.
         :param vault_name: Default vault in the extras.
@@ -513,7 +520,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "DataReplicationEmulator/1.0"
     emulator: DataReplicationEmulator
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def setup(self) -> None:
@@ -536,15 +543,15 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         with self.emulator._lock:
             self.emulator.open_connections -= 1
-        try:
+        with contextlib.suppress(OSError):
             super().finish()
-        except OSError:
-            pass
 
     # -- plumbing -------------------------------------------------------------------------------
 
     def _record(self, status: int, kind: str, operation_id: str | None = None) -> None:
-        record = RequestRecord(time.monotonic(), self.command, urlsplit(self.path).path, status, operation_id, kind)
+        record = RequestRecord(
+            time.monotonic(), self.command, urlsplit(self.path).path, status, operation_id, kind
+        )
         with self.emulator._lock:
             self.emulator.requests.append(record)
 
@@ -567,10 +574,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.request.shutdown(2)
-        except OSError:
-            pass
 
     def _apply_fault(self, fault: Fault, kind: str, operation_id: str | None) -> bool:
         """Answer with the fault; ``False`` when the normal answer should follow (slow)."""
@@ -591,7 +596,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes ---------------------------------------------------------------------------------
 
-    def do_GET(self) -> None:  # noqa: N802 - the base class's name
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         path = parts.path
         query = parse_qs(parts.query)
@@ -610,7 +615,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
 
-    def do_POST(self) -> None:  # noqa: N802 - the base class's name
+    def do_POST(self) -> None:
         path = urlsplit(self.path).path
         body = self._read_body()
         try:
@@ -655,7 +660,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if form.get("grant_type") != "client_credentials":
             self._record(400, "token")
-            self._send(400, _aad_error("unsupported_grant_type", "AADSTS70003: The grant type is not supported."))
+            self._send(
+                400, _aad_error("unsupported_grant_type", "AADSTS70003: The grant type is not supported.")
+            )
             return
         if form.get("client_id") != emulator.client_id:
             self._record(400, "token")
@@ -695,7 +702,10 @@ class _Handler(BaseHTTPRequestHandler):
         if state == "valid":
             return True
         errors = {
-            "missing": ("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
+            "missing": (
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is missing.",
+            ),
             "invalid": ("InvalidAuthenticationToken", "The access token is invalid."),
             "expired": (
                 "ExpiredAuthenticationToken",
@@ -705,11 +715,15 @@ class _Handler(BaseHTTPRequestHandler):
         code, message = errors[state]
         self._record(401, kind, operation_id)
         self._send(
-            401, _arm_error(code, message), {"WWW-Authenticate": 'Bearer authorization_uri="", error="invalid_token"'}
+            401,
+            _arm_error(code, message),
+            {"WWW-Authenticate": 'Bearer authorization_uri="", error="invalid_token"'},
         )
         return False
 
-    def _api_version_ok(self, query: dict[str, list[str]], known: tuple[str, ...], kind: str, op: str | None) -> bool:
+    def _api_version_ok(
+        self, query: dict[str, list[str]], known: tuple[str, ...], kind: str, op: str | None
+    ) -> bool:
         versions = query.get("api-version")
         if not versions or not versions[0]:
             self._record(400, kind, op)
@@ -727,7 +741,8 @@ class _Handler(BaseHTTPRequestHandler):
                 400,
                 _arm_error(
                     "InvalidApiVersionParameter",
-                    f"The api-version '{versions[0]}' is invalid. The supported versions are '{','.join(known)}'.",
+                    f"The api-version '{versions[0]}' is invalid. "
+                    f"The supported versions are '{','.join(known)}'.",
                 ),
             )
             return False
@@ -745,12 +760,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         problems = []
         if not _UUID.match(sub):
-            problems.append(("InvalidSubscriptionId", f"The provided subscription identifier '{sub}' is malformed."))
+            problems.append(
+                ("InvalidSubscriptionId", f"The provided subscription identifier '{sub}' is malformed.")
+            )
         if not 1 <= len(rg) <= 90:
             problems.append(("InvalidResourceGroup", "The resource group name must be 1 to 90 characters."))
         for label, value in (("vault", vault), ("job", job)):
             if not _NAME.match(value):
-                problems.append(("InvalidParameter", f"The {label} name '{value}' must match ^[a-zA-Z0-9]*$."))
+                problems.append(
+                    ("InvalidParameter", f"The {label} name '{value}' must match ^[a-zA-Z0-9]*$.")
+                )
         if not op:
             problems.append(("InvalidParameter", "The operation id must not be empty."))
         if problems:
@@ -764,7 +783,8 @@ class _Handler(BaseHTTPRequestHandler):
                 404,
                 _arm_error(
                     "ResourceNotFound",
-                    f"The Resource 'Microsoft.DataReplication/replicationVaults/{vault}/jobs/{job}/operations/"
+                    "The Resource 'Microsoft.DataReplication/replicationVaults/"
+                    f"{vault}/jobs/{job}/operations/"
                     f"{op}' under resource group '{rg}' was not found.",
                 ),
             )
@@ -794,7 +814,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, entry)
         else:
             self._record(404, "subscription")
-            self._send(404, _arm_error("SubscriptionNotFound", f"The subscription '{sub}' could not be found."))
+            self._send(
+                404, _arm_error("SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+            )
 
     # -- admin (for tests that run the emulator in another process) ----------------------------
 
@@ -812,7 +834,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/_emulator/operations/"):
             operation_id = unquote(path[len("/_emulator/operations/") :])
             if "steps" in data:
-                emulator.progress_operation(operation_id, [tuple(step) for step in data["steps"]], extra=data.get("extra"))
+                emulator.progress_operation(
+                    operation_id, [tuple(step) for step in data["steps"]], extra=data.get("extra")
+                )
             else:
                 emulator.script_operation(operation_id, data["statuses"], extra=data.get("extra"))
         elif path == "/_emulator/faults":

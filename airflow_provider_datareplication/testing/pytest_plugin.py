@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @pytest.fixture
 def data_replication_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[DataReplicationEmulator]:
     """
-    A started emulator, with ``azure_data_replication_default`` pointing at it (through the environment).
+    Start an emulator and point ``azure_data_replication_default`` at it (through the environment).
 
     Script operations with ``emulator.script_operation(...)``, inject faults with
     ``emulator.add_fault(...)``, read ``emulator.requests`` and ``emulator.token_requests``.
@@ -30,6 +30,7 @@ def data_replication_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[DataR
 
     with DataReplicationEmulator() as emulator:
         monkeypatch.setenv(
-            "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(emulator.connection(vault_name="vault1"))
+            "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT",
+            json.dumps(emulator.connection(vault_name="vault1")),
         )
         yield emulator

@@ -34,8 +34,11 @@ def make_tls_files(directory: str) -> TlsFiles:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
-    valid = {"not_valid_before": now - datetime.timedelta(minutes=5), "not_valid_after": now + datetime.timedelta(days=2)}
+    now = datetime.datetime.now(datetime.UTC)
+    valid = {
+        "not_valid_before": now - datetime.timedelta(minutes=5),
+        "not_valid_after": now + datetime.timedelta(days=2),
+    }
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Data Replication emulator CA")])
@@ -100,7 +103,5 @@ def make_tls_files(directory: str) -> TlsFiles:
     with open(files.cert_file, "wb") as handle:
         handle.write(cert.public_bytes(pem) + ca_cert.public_bytes(pem))
     with open(files.key_file, "wb") as handle:
-        handle.write(
-            key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        )
+        handle.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return files

@@ -106,14 +106,15 @@ def test_bad_parameters_fail_before_anything_is_sent(requests_mock, token, overr
 
 
 def test_missing_vault_names_the_parameter_and_the_extra(requests_mock, token):
-    with pytest.raises(ValueError, match="vault_name is required.*'vault_name' in the extras"):
+    with pytest.raises(ValueError, match=r"vault_name is required.*'vault_name' in the extras"):
         AzureDataReplicationHook().get_operation_status(operation_id="op1", job_name="job1")
     assert requests_mock.call_count == 0
 
 
 def test_plain_http_endpoint_is_refused_before_a_token_is_sent(requests_mock, monkeypatch):
     monkeypatch.setenv(
-        "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", connection_json(resource_manager_url="http://arm.local")
+        "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT",
+        connection_json(resource_manager_url="http://arm.local"),
     )
     token = mock_token_endpoint(requests_mock)
     with pytest.raises(ValueError, match="https"):
@@ -134,19 +135,46 @@ def test_one_token_for_many_calls(requests_mock, token):
 @pytest.mark.parametrize(
     ("status", "body", "headers", "cls", "expected"),
     [
-        (404, {"error": {"code": "ResourceNotFound", "message": "gone"}}, {}, AzureDataReplicationNotFoundError,
-         "ResourceNotFound: gone"),
-        (401, {"error": {"code": "InvalidAuthenticationToken", "message": "bad token"}}, {},
-         AzureDataReplicationAuthError, "InvalidAuthenticationToken: bad token"),
-        (403, {"error": {"code": "AuthorizationFailed", "message": "no role"}}, {}, AzureDataReplicationAuthError,
-         "AuthorizationFailed: no role"),
-        (400, {"error": {"code": "InvalidApiVersionParameter", "message": "bad version"}}, {},
-         AzureDataReplicationClientError, "InvalidApiVersionParameter: bad version"),
-        (409, {"code": "MissingSubscriptionRegistration", "message": "register"}, {},
-         AzureDataReplicationClientError, "MissingSubscriptionRegistration: register"),
+        (
+            404,
+            {"error": {"code": "ResourceNotFound", "message": "gone"}},
+            {},
+            AzureDataReplicationNotFoundError,
+            "ResourceNotFound: gone",
+        ),
+        (
+            401,
+            {"error": {"code": "InvalidAuthenticationToken", "message": "bad token"}},
+            {},
+            AzureDataReplicationAuthError,
+            "InvalidAuthenticationToken: bad token",
+        ),
+        (
+            403,
+            {"error": {"code": "AuthorizationFailed", "message": "no role"}},
+            {},
+            AzureDataReplicationAuthError,
+            "AuthorizationFailed: no role",
+        ),
+        (
+            400,
+            {"error": {"code": "InvalidApiVersionParameter", "message": "bad version"}},
+            {},
+            AzureDataReplicationClientError,
+            "InvalidApiVersionParameter: bad version",
+        ),
+        (
+            409,
+            {"code": "MissingSubscriptionRegistration", "message": "register"},
+            {},
+            AzureDataReplicationClientError,
+            "MissingSubscriptionRegistration: register",
+        ),
     ],
 )
-def test_permanent_errors_are_typed_and_not_retried(requests_mock, token, status, body, headers, cls, expected):
+def test_permanent_errors_are_typed_and_not_retried(
+    requests_mock, token, status, body, headers, cls, expected
+):
     requests_mock.get(OPERATION_URL, status_code=status, json=body, headers={**IDS, "Retry-After": "0"})
     with pytest.raises(cls) as info:
         AzureDataReplicationHook().get_operation_status(**OPERATION)
@@ -162,18 +190,35 @@ def test_permanent_errors_are_typed_and_not_retried(requests_mock, token, status
 @pytest.mark.parametrize(
     ("status", "text", "content_type", "expected"),
     [
-        (500, '{"error": {"code": "InternalServerError", "message": "oops"}}', "application/json",
-         "InternalServerError: oops"),
-        (503, '{"code": "ServiceUnavailable", "message": "later"}', "application/json", "ServiceUnavailable: later"),
+        (
+            500,
+            '{"error": {"code": "InternalServerError", "message": "oops"}}',
+            "application/json",
+            "InternalServerError: oops",
+        ),
+        (
+            503,
+            '{"code": "ServiceUnavailable", "message": "later"}',
+            "application/json",
+            "ServiceUnavailable: later",
+        ),
         (502, "", "text/plain", "HTTP 502"),
         (504, "<html><body>504 Gateway Time-out</body></html>", "text/html", "504 Gateway Time-out"),
         (408, "", "text/plain", "HTTP 408"),
-        (429, '{"error": {"code": "TooManyRequests", "message": "slow down"}}', "application/json",
-         "TooManyRequests: slow down"),
+        (
+            429,
+            '{"error": {"code": "TooManyRequests", "message": "slow down"}}',
+            "application/json",
+            "TooManyRequests: slow down",
+        ),
     ],
 )
-def test_transient_errors_are_retried_then_reported(requests_mock, token, status, text, content_type, expected):
-    requests_mock.get(OPERATION_URL, status_code=status, text=text, headers={**IDS, "Content-Type": content_type})
+def test_transient_errors_are_retried_then_reported(
+    requests_mock, token, status, text, content_type, expected
+):
+    requests_mock.get(
+        OPERATION_URL, status_code=status, text=text, headers={**IDS, "Content-Type": content_type}
+    )
     with pytest.raises(AzureDataReplicationTransientError) as info:
         fast(retries=2).get_operation_status(**OPERATION)
     assert expected in str(info.value)
@@ -184,7 +229,11 @@ def test_transient_errors_are_retried_then_reported(requests_mock, token, status
 def test_transient_error_then_success(requests_mock, token):
     requests_mock.get(
         OPERATION_URL,
-        [{"status_code": 503, "text": ""}, {"status_code": 500, "json": {}}, {"json": {**BODY, "status": "Succeeded"}}],
+        [
+            {"status_code": 503, "text": ""},
+            {"status_code": 500, "json": {}},
+            {"json": {**BODY, "status": "Succeeded"}},
+        ],
     )
     assert fast().get_operation_status(**OPERATION).succeeded
     assert len(arm_calls(requests_mock)) == 3
@@ -271,7 +320,10 @@ def test_bad_secret_is_an_auth_error_with_aad_text_and_no_secret(requests_mock, 
     requests_mock.post(
         f"{base}/oauth2/v2.0/token",
         status_code=401,
-        json={"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."},
+        json={
+            "error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided.",
+        },
     )
     caplog.set_level(logging.DEBUG)
     with pytest.raises(AzureDataReplicationAuthError, match="AADSTS7000215") as info:
@@ -295,7 +347,9 @@ def test_no_secret_or_token_in_logs_or_errors(requests_mock, token, caplog):
 
 
 def test_test_connection_reads_the_subscription(requests_mock, token):
-    route = requests_mock.get(f"{ARM}/subscriptions/{SUBSCRIPTION_ID}?api-version=2022-12-01", json={"id": "x"})
+    route = requests_mock.get(
+        f"{ARM}/subscriptions/{SUBSCRIPTION_ID}?api-version=2022-12-01", json={"id": "x"}
+    )
     ok, message = AzureDataReplicationHook().test_connection()
     assert ok, message
     assert SUBSCRIPTION_ID in message
@@ -321,7 +375,10 @@ def test_test_connection_reports_a_bad_secret(requests_mock, conn):
     requests_mock.post(
         f"https://login.microsoftonline.com/{TENANT_ID}/oauth2/v2.0/token",
         status_code=401,
-        json={"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."},
+        json={
+            "error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided.",
+        },
     )
     ok, message = AzureDataReplicationHook().test_connection()
     assert not ok

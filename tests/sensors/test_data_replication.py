@@ -56,7 +56,9 @@ def test_poke_mode_waits_then_returns_the_status_for_xcom(emulator, final):
 @pytest.mark.parametrize("final", ["Failed", "Canceled", "Cancelled", "failed"])
 def test_failed_or_canceled_fails_with_names_and_error(emulator, final):
     emulator.script_operation(
-        "op1", ["InProgress", final], extra={"error": {"code": "ReplicationFailed", "message": "Disk 2 is offline"}}
+        "op1",
+        ["InProgress", final],
+        extra={"error": {"code": "ReplicationFailed", "message": "Disk 2 is offline"}},
     )
     with pytest.raises(AzureDataReplicationOperationFailedError) as info:
         sensor().execute({})
@@ -161,11 +163,20 @@ def test_deferrable_failed_first_check_with_soft_fail_skips(emulator):
 
 def test_execute_complete_turns_events_into_outcomes():
     task = sensor(deferrable=True)
-    body = {"id": "x", "name": "op1", "status": "Succeeded", "startTime": "a", "endTime": "b", "percentComplete": 100}
+    body = {
+        "id": "x",
+        "name": "op1",
+        "status": "Succeeded",
+        "startTime": "a",
+        "endTime": "b",
+        "percentComplete": 100,
+    }
     operation = {**OPERATION, "subscription_id": SUBSCRIPTION_ID, "resource_group_name": "rg9"}
     event = {"event": "terminal", "operation_status": body, "operation": operation}
     assert task.execute_complete({}, event) == body
-    with pytest.raises(AzureDataReplicationOperationFailedError, match="op1' of job 'job1' in vault 'vault1'.*ended Failed"):
+    with pytest.raises(
+        AzureDataReplicationOperationFailedError, match=r"op1' of job 'job1' in vault 'vault1'.*ended Failed"
+    ):
         task.execute_complete({}, {**event, "operation_status": {**body, "status": "Failed"}})
     with pytest.raises(AzureDataReplicationAuthError, match="HTTP 403"):
         task.execute_complete(

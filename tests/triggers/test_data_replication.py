@@ -39,7 +39,10 @@ async def first_event(trigger, timeout=20):
 
 def test_serialize_holds_identifiers_and_nothing_secret():
     classpath, kwargs = make(azure_data_replication_conn_id="my_conn").serialize()
-    assert classpath == "airflow_provider_datareplication.triggers.data_replication.AzureDataReplicationOperationTrigger"
+    assert (
+        classpath
+        == "airflow_provider_datareplication.triggers.data_replication.AzureDataReplicationOperationTrigger"
+    )
     assert kwargs == {
         **KWARGS,
         "api_version": "2021-02-16-preview",
