@@ -21,14 +21,25 @@ from pathlib import Path
 from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOW = ("is InProgress", "Pausing task as DEFERRED", "ended Succeeded", "Operation failover-0001", "Trigger completed")
+SHOW = (
+    "is InProgress",
+    "Pausing task as DEFERRED",
+    "ended Succeeded",
+    "Operation failover-0001",
+    "Trigger completed",
+)
 
 
 def main() -> int:
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="datareplication-demo-") as home, DataReplicationEmulator() as emulator:
+    with (
+        tempfile.TemporaryDirectory(prefix="datareplication-demo-") as home,
+        DataReplicationEmulator() as emulator,
+    ):
         progress = [{"status": "InProgress", "percentComplete": pct} for pct in (10, 35, 60, 85)]
-        emulator.script_operation("failover-0001", [*progress, {"status": "Succeeded", "percentComplete": 100}])
+        emulator.script_operation(
+            "failover-0001", [*progress, {"status": "Succeeded", "percentComplete": 100}]
+        )
         print(f"Emulator: {emulator.url} (Azure Resource Manager and Microsoft Entra ID, TLS)")
         env = {
             **os.environ,
@@ -39,7 +50,9 @@ def main() -> int:
             "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT": json.dumps(emulator.connection()),
         }
         print("Preparing a throwaway Airflow home ...")
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True
+        )
         print("Running: airflow dags test example_azure_data_replication\n")
         process = subprocess.Popen(
             [sys.executable, "-m", "airflow", "dags", "test", "example_azure_data_replication"],
@@ -60,7 +73,9 @@ def main() -> int:
             print(f"\nairflow dags test failed (exit {code})")
             return code
         with sqlite3.connect(Path(home) / "airflow.db") as db:
-            rows = db.execute("select task_id, value from xcom where key = 'return_value' order by task_id").fetchall()
+            rows = db.execute(
+                "select task_id, value from xcom where key = 'return_value' order by task_id"
+            ).fetchall()
         print("\nXCom return_value by task:")
         for task_id, value in rows:
             print(f"  {task_id}: {value}")
