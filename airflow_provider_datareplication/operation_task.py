@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -63,11 +64,12 @@ class OperationTaskMixin:
         """Return the operation with the connection's defaults filled in, validated."""
         return self.hook.resolve_operation(**self.operation_kwargs())
 
-    def operation_trigger(self, poll_interval: float) -> AzureDataReplicationOperationTrigger:
+    def operation_trigger(self, poll_interval: float, timeout: float) -> AzureDataReplicationOperationTrigger:
         """
         Build the trigger that waits for this task's operation.
 
         :param poll_interval: Seconds between polls.
+        :param timeout: Seconds from now after which the trigger gives up.
         """
         from airflow_provider_datareplication.triggers.data_replication import (
             AzureDataReplicationOperationTrigger,
@@ -77,22 +79,28 @@ class OperationTaskMixin:
             **self.resolve_operation().to_dict(),
             azure_data_replication_conn_id=self.azure_data_replication_conn_id,
             poll_interval=poll_interval,
+            deadline=time.time() + timeout,
         )
 
     @staticmethod
-    def status_from_event(event: dict[str, Any] | None) -> tuple[OperationStatus, JobOperation]:
+    def status_from_event(
+        event: dict[str, Any] | None, timeout_error: type[Exception]
+    ) -> tuple[OperationStatus, JobOperation]:
         """
         Return the final status a trigger event carries, and its operation; raise an error event's error.
 
         :param event: The trigger's event payload.
+        :param timeout_error: What to raise for a timeout event.
         """
         from airflow_provider_datareplication import exceptions
         from airflow_provider_datareplication.job_operation import JobOperation
         from airflow_provider_datareplication.operation_status import OperationStatus
-        from airflow_provider_datareplication.triggers.data_replication import EVENT_TERMINAL
+        from airflow_provider_datareplication.triggers.data_replication import EVENT_TERMINAL, EVENT_TIMEOUT
 
         if event and event.get("event") == EVENT_TERMINAL:
             return OperationStatus.from_dict(event["operation_status"]), JobOperation(**event["operation"])
+        if event and event.get("event") == EVENT_TIMEOUT:
+            raise timeout_error(event.get("message") or "The operation was not terminal in time")
         message = (event or {}).get("message") or f"Unexpected trigger event: {event!r}"
         error_class = getattr(exceptions, str((event or {}).get("error_type")), None)
         if not (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
+    AirflowSensorTimeout,
     AirflowSkipException,
     BaseHook,
     BaseOperator,
@@ -21,6 +22,7 @@ from airflow.providers.common.compat.sdk import (
 __all__ = [
     "AirflowException",
     "AirflowFailException",
+    "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",
     "BaseOperator",

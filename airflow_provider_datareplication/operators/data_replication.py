@@ -88,10 +88,11 @@ class AzureDataReplicationOperationStatusOperator(OperationTaskMixin, BaseOperat
                 if status.is_terminal or not self.wait_for_completion:
                     return status.to_dict()
                 if self.deferrable:
+                    remaining = max(deadline - time.monotonic(), 0.0)
                     self.defer(
-                        trigger=self.operation_trigger(poll_interval=self.poll_interval),
+                        trigger=self.operation_trigger(poll_interval=self.poll_interval, timeout=remaining),
                         method_name="execute_complete",
-                        timeout=timedelta(seconds=max(deadline - time.monotonic(), 0.0)),
+                        timeout=timedelta(seconds=remaining),
                     )
                 self._sleep_until_next_poll(deadline, 0.0)
         finally:
@@ -109,6 +110,8 @@ class AzureDataReplicationOperationStatusOperator(OperationTaskMixin, BaseOperat
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Return the terminal status the trigger found, for XCom."""
-        status, operation = self.status_from_event(event)
+        from airflow_provider_datareplication.version_compat import AirflowException
+
+        status, operation = self.status_from_event(event, timeout_error=AirflowException)
         self.log.info("%s is %s", operation.describe(), status.status)
         return status.to_dict()

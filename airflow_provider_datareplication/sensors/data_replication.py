@@ -135,7 +135,7 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
             return result.xcom_value
         remaining = max(self.timeout - (time.monotonic() - started), 0.0)
         self.defer(
-            trigger=self.operation_trigger(poll_interval=self.poke_interval),
+            trigger=self.operation_trigger(poll_interval=self.poke_interval, timeout=remaining),
             method_name="execute_complete",
             timeout=timedelta(seconds=remaining),
         )
@@ -150,4 +150,6 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         """Turn the trigger's event into the task's outcome (Airflow applies soft_fail on the way out)."""
-        return self.finish(*self.status_from_event(event))
+        from airflow_provider_datareplication.version_compat import AirflowSensorTimeout
+
+        return self.finish(*self.status_from_event(event, timeout_error=AirflowSensorTimeout))

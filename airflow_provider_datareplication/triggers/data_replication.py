@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 #: Event kinds, under the event's ``"event"`` key.
 EVENT_TERMINAL = "terminal"
 EVENT_ERROR = "error"
+EVENT_TIMEOUT = "timeout"
 
 
 class AzureDataReplicationOperationTrigger(BaseTrigger):
@@ -26,7 +28,9 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
     service's body and the operation's identifiers, or
     ``{"event": "error", "error_type": ..., "message": ...}`` when reading the status fails for a
     reason that waiting will not mend. Transient failures are logged and polled through, waiting
-    out any ``Retry-After``. The wait's deadline is the deferral timeout set by the task.
+    out any ``Retry-After``. At ``deadline`` (an absolute time, so a trigger rebuilt after a
+    triggerer restart keeps it) the event is ``{"event": "timeout", "message": ...}``; Airflow's
+    own deferral timeout bounds the wait as well.
 
     :param subscription_id: The subscription (UUID).
     :param resource_group_name: The resource group.
@@ -36,6 +40,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
     :param api_version: The api-version.
     :param azure_data_replication_conn_id: The Airflow connection.
     :param poll_interval: Seconds between polls.
+    :param deadline: When to give up, in seconds since the epoch (``None``: never).
     """
 
     def __init__(
@@ -49,6 +54,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         api_version: str = DEFAULT_API_VERSION,
         azure_data_replication_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
+        deadline: float | None = None,
     ) -> None:
         super().__init__()
         self.operation = JobOperation(
@@ -63,6 +69,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         if poll_interval <= 0:
             raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
         self.poll_interval = float(poll_interval)
+        self.deadline = deadline
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the identifiers needed to carry on the same wait (no secrets)."""
@@ -72,6 +79,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
                 **self.operation.to_dict(),
                 "azure_data_replication_conn_id": self.azure_data_replication_conn_id,
                 "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
             },
         )
 
@@ -83,32 +91,44 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         )
         from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
 
-        payload: dict[str, Any]
+        payload: dict[str, Any] | None = None
         async with AzureDataReplicationAsyncHook(self.azure_data_replication_conn_id) as hook:
             while True:
+                delay = self.poll_interval
                 try:
                     status = await hook.get_operation_status(**self.operation.to_dict())
                 except AzureDataReplicationTransientError as err:
-                    delay = max(self.poll_interval, err.retry_after or 0.0)
+                    delay = max(delay, err.retry_after or 0.0)
                     self.log.warning("%s; polling again in %g s", err, delay)
-                    await asyncio.sleep(delay)
-                    continue
                 except (AzureDataReplicationError, ValueError) as err:
                     payload = {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
                     break
-                if status.is_terminal:
-                    payload = {
-                        "event": EVENT_TERMINAL,
-                        "operation_status": status.to_dict(),
-                        "operation": self.operation.to_dict(),
-                    }
+                else:
+                    if status.is_terminal:
+                        payload = {
+                            "event": EVENT_TERMINAL,
+                            "operation_status": status.to_dict(),
+                            "operation": self.operation.to_dict(),
+                        }
+                        break
+                    self.log.info(
+                        "%s is %s; polling again in %g s", self.operation.describe(), status.status, delay
+                    )
+                payload = await self._wait(delay)
+                if payload is not None:
                     break
-                self.log.info(
-                    "%s is %s; polling again in %g s",
-                    self.operation.describe(),
-                    status.status,
-                    self.poll_interval,
-                )
-                await asyncio.sleep(self.poll_interval)
         # Yielded after the hook is closed, so nothing stays open whatever the triggerer does next.
         yield TriggerEvent(payload)
+
+    async def _wait(self, delay: float) -> dict[str, Any] | None:
+        """Sleep until the next poll; the timeout event when the deadline comes first."""
+        if self.deadline is not None:
+            left = self.deadline - time.time()
+            if left < delay:
+                await asyncio.sleep(max(left, 0.0))
+                return {
+                    "event": EVENT_TIMEOUT,
+                    "message": f"{self.operation.describe()} was not terminal by the task's timeout",
+                }
+        await asyncio.sleep(delay)
+        return None

@@ -147,6 +147,7 @@ def test_deferrable_checks_once_then_defers_with_the_remaining_timeout(emulator)
     _, kwargs = deferred.trigger.serialize()
     assert kwargs["resource_group_name"] == "rgrecoveryservicesdatareplication"  # from the connection
     assert kwargs["poll_interval"] == 15
+    assert time.time() + 590 < kwargs["deadline"] <= time.time() + 600
     assert len(emulator.requests_for("op1")) == 1
 
 
@@ -178,6 +179,8 @@ def test_execute_complete_turns_events_into_outcomes():
         AzureDataReplicationOperationFailedError, match=r"op1' of job 'job1' in vault 'vault1'.*ended Failed"
     ):
         task.execute_complete({}, {**event, "operation_status": {**body, "status": "Failed"}})
+    with pytest.raises(AirflowSensorTimeout, match="not terminal"):
+        task.execute_complete({}, {"event": "timeout", "message": "op1 was not terminal by the task's timeout"})
     with pytest.raises(AzureDataReplicationAuthError, match="HTTP 403"):
         task.execute_complete(
             {}, {"event": "error", "error_type": "AzureDataReplicationAuthError", "message": "HTTP 403; X"}

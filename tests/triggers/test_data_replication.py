@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import time
 
 import pytest
 
@@ -48,8 +49,10 @@ def test_serialize_holds_identifiers_and_nothing_secret():
         "api_version": "2021-02-16-preview",
         "azure_data_replication_conn_id": "my_conn",
         "poll_interval": 0.05,
+        "deadline": None,
     }
-    assert rebuild(make()).serialize() == make().serialize()
+    trigger = make(deadline=1_800_000_000.5)
+    assert rebuild(trigger).serialize() == trigger.serialize()
 
 
 def test_invalid_identifiers_are_refused_when_built():
@@ -132,3 +135,19 @@ async def test_no_secret_or_token_in_serialize_or_events(emulator):
     assert emulator.client_secret not in text
     for token in emulator.issued_tokens:
         assert token not in text
+
+
+async def test_deadline_ends_the_wait_with_a_timeout_event(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    started = time.time()
+    payload = await first_event(make(poll_interval=0.2, deadline=started + 0.7))
+    assert payload["event"] == "timeout"
+    assert "operation 'op1' of job 'job1'" in payload["message"]
+    assert 0.6 <= time.time() - started < 2
+
+
+async def test_deadline_is_absolute_so_a_rebuilt_trigger_keeps_it(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    payload = await first_event(rebuild(make(deadline=time.time() - 1)))
+    assert payload["event"] == "timeout"
+    assert len(emulator.requests_for("op1")) == 1
