@@ -96,6 +96,18 @@ def _as_bool(value: Any, *, parameter: str) -> bool:
     raise ValueError(f"{parameter} must be true or false, got {value!r}")
 
 
+def _positive_seconds(value: Any, *, parameter: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if not seconds > 0:
+        raise ValueError(f"{parameter} must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class AzureDataReplicationConnection:
     """
@@ -117,6 +129,7 @@ class AzureDataReplicationConnection:
     :param disable_instance_discovery: Skip Entra ID instance discovery (private clouds, emulators).
     :param ca_bundle: A PEM file of CA certificates to trust instead of the system's (private
         clouds behind an enterprise CA, emulators).
+    :param request_timeout: Seconds to wait for an answer to one request (``None``: the hook's).
     """
 
     conn_id: str
@@ -134,6 +147,7 @@ class AzureDataReplicationConnection:
     token_scope: str = CLOUDS[DEFAULT_CLOUD].token_scope
     disable_instance_discovery: bool = False
     ca_bundle: str | None = None
+    request_timeout: float | None = None
 
     @classmethod
     def from_connection(cls, conn: Any) -> AzureDataReplicationConnection:
@@ -199,6 +213,7 @@ class AzureDataReplicationConnection:
                 extra("disable_instance_discovery") or False, parameter="disable_instance_discovery"
             ),
             ca_bundle=text(extra("ca_bundle")),
+            request_timeout=_positive_seconds(extra("request_timeout"), parameter="request_timeout"),
         )
         if settings.client_secret and not settings.client_id:
             raise ValueError(f"connection {conn.conn_id!r}: a client secret needs the client id as login")

@@ -177,3 +177,11 @@ def test_secret_is_not_in_repr_but_changes_the_fingerprint():
     assert CLIENT_SECRET not in repr(a)
     assert a.fingerprint != b.fingerprint
     assert CLIENT_SECRET not in a.fingerprint
+
+
+def test_request_timeout_extra():
+    assert read(extra={"tenantId": TENANT_ID, "request_timeout": "2.5"}).request_timeout == 2.5
+    assert read(extra={"tenantId": TENANT_ID}).request_timeout is None
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(ValueError, match="request_timeout must be a positive number"):
+            read(extra={"tenantId": TENANT_ID, "request_timeout": bad})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_datareplication.connection import (
@@ -150,6 +151,11 @@ class _AzureDataReplicationHookBase(BaseHook):
             api_version=api_version,
         )
 
+    def _settings_for(self, connection: AzureDataReplicationConnection) -> RequestSettings:
+        if connection.request_timeout is None:
+            return self.request_settings
+        return replace(self.request_settings, read_timeout=connection.request_timeout)
+
     @staticmethod
     def _subscription_check_path(connection: AzureDataReplicationConnection) -> str:
         from urllib.parse import quote
@@ -241,12 +247,13 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             from airflow_provider_datareplication.pipeline import build_client
 
             connection = self.connection
-            self._credential = connection.credential(**self.request_settings.transport_kwargs())
+            settings = self._settings_for(connection)
+            self._credential = connection.credential(**settings.transport_kwargs())
             self._client = build_client(
                 base_url=connection.resource_manager_url,
                 credential=self._credential,
                 token_scope=connection.token_scope,
-                settings=self.request_settings,
+                settings=settings,
                 gate=self.throttle_gate,
                 ca_bundle=connection.ca_bundle,
             )
@@ -400,12 +407,13 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
                 from airflow_provider_datareplication.pipeline import build_async_client
 
                 connection = await self.get_async_connection_settings()
-                self._credential = connection.async_credential(**self.request_settings.transport_kwargs())
+                settings = self._settings_for(connection)
+                self._credential = connection.async_credential(**settings.transport_kwargs())
                 self._client = build_async_client(
                     base_url=connection.resource_manager_url,
                     credential=self._credential,
                     token_scope=connection.token_scope,
-                    settings=self.request_settings,
+                    settings=settings,
                     gate=self.throttle_gate,
                     ca_bundle=connection.ca_bundle,
                 )
