@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import email.utils
 import json
 import re
 import secrets
@@ -71,6 +72,9 @@ class Fault:
     :param times: How many matching requests it hits; ``-1`` for all.
     :param operation_id: Only requests for this operation; ``None`` for every operation request.
     :param target: ``arm`` (operation requests) or ``token`` (the token endpoint).
+    :param after: How many matching requests to answer normally first (to hit a waiting client).
+    :param retry_after_date: Send ``Retry-After`` as an HTTP-date this many seconds after the
+        moment of answering.
     """
 
     kind: str = "http"
@@ -81,12 +85,22 @@ class Fault:
     times: int = 1
     operation_id: str | None = None
     target: str = "arm"
+    after: int = 0
+    retry_after_date: float | None = None
 
     @classmethod
     def throttle(cls, retry_after: str = "1", *, header: str = "Retry-After", **kwargs: Any) -> Fault:
         """429 TooManyRequests with a Retry-After (seconds, HTTP-date, or ms with ``retry-after-ms``)."""
         body = {"error": {"code": "TooManyRequests", "message": "The request is being throttled."}}
         return cls("http", 429, {header: retry_after}, body, **kwargs)
+
+    @classmethod
+    def throttle_until(cls, seconds: float, **kwargs: Any) -> Fault:
+        """429 with ``Retry-After`` as an HTTP-date ``seconds`` after the answer is sent."""
+        fault = cls.throttle("0", **kwargs)
+        fault.headers = {}
+        fault.retry_after_date = seconds
+        return fault
 
     @classmethod
     def server_error(cls, status: int = 500, *, body: str = "json", **kwargs: Any) -> Fault:
@@ -167,7 +181,7 @@ def _aad_error(error: str, description: str) -> dict[str, Any]:
     return {
         "error": error,
         "error_description": f"{description} Trace ID: {uuid.uuid4()} Correlation ID: {uuid.uuid4()}",
-        "error_codes": [int(description[6:13])] if description.startswith("AADSTS") else [],
+        "error_codes": [int(code)] if (code := description[6:].split(":")[0]).isdigit() else [],
         "trace_id": str(uuid.uuid4()),
         "correlation_id": str(uuid.uuid4()),
     }
@@ -184,6 +198,7 @@ class RequestRecord:
     :param status: Status answered (0 when the connection was dropped).
     :param operation_id: The operation asked about, for operation requests.
     :param kind: ``arm``, ``token``, ``discovery``, ``subscription`` or ``admin``.
+    :param wall: ``time.time()`` when it arrived (to compare with Airflow's timestamps).
     """
 
     at: float
@@ -192,6 +207,7 @@ class RequestRecord:
     status: int
     operation_id: str | None = None
     kind: str = "arm"
+    wall: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -437,6 +453,9 @@ class DataReplicationEmulator:
                     continue
                 if fault.operation_id is not None and fault.operation_id != operation_id:
                     continue
+                if fault.after > 0:
+                    fault.after -= 1
+                    return None
                 if fault.times > 0:
                     fault.times -= 1
                     if fault.times == 0:
@@ -586,8 +605,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "slow":
             time.sleep(fault.delay)
             return False
+        headers = dict(fault.headers)
+        if fault.retry_after_date is not None:
+            headers["Retry-After"] = email.utils.formatdate(time.time() + fault.retry_after_date, usegmt=True)
         self._record(fault.status, kind, operation_id)
-        self._send(fault.status, fault.body, fault.headers)
+        self._send(fault.status, fault.body, headers)
         return True
 
     def _read_body(self) -> bytes:

@@ -180,7 +180,9 @@ def test_execute_complete_turns_events_into_outcomes():
     ):
         task.execute_complete({}, {**event, "operation_status": {**body, "status": "Failed"}})
     with pytest.raises(AirflowSensorTimeout, match="not terminal"):
-        task.execute_complete({}, {"event": "timeout", "message": "op1 was not terminal by the task's timeout"})
+        task.execute_complete(
+            {}, {"event": "timeout", "message": "op1 was not terminal by the task's timeout"}
+        )
     with pytest.raises(AzureDataReplicationAuthError, match="HTTP 403"):
         task.execute_complete(
             {}, {"event": "error", "error_type": "AzureDataReplicationAuthError", "message": "HTTP 403; X"}

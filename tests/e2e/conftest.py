@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DAGS = Path(__file__).parent / "dags"
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Migrate the session's throwaway Airflow metadata database (once)."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    return Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+
+
+@pytest.fixture(scope="session")
+def e2e_dags(airflow_db):
+    """The DAG file, imported as Airflow would parse it."""
+    sys.path.insert(0, str(DAGS))
+    spec = importlib.util.spec_from_file_location("e2e_dags", DAGS / "e2e_dags.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class RunResult:
+    """What one ``dag.test()`` left behind."""
+
+    state: str
+    states: dict[str, str]
+    ended: dict[str, float]
+    xcom: dict[str, Any]
+    output: str
+
+
+@pytest.fixture
+def run_dag(e2e_dags, airflow_db, capfd, emulator, monkeypatch):
+    """Run a DAG of the e2e file with ``dag.test()`` against the emulator; return states and XComs."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_E2E_SHORT_TIMEOUT",
+        json.dumps(
+            {
+                **emulator.connection(vault_name="vault1"),
+                "extra": {**emulator.connection()["extra"], "request_timeout": 1},
+            }
+        ),
+    )
+    plain = emulator.connection()
+    plain["extra"]["resource_manager_url"] = emulator.url.replace("https://", "http://")
+    monkeypatch.setenv("AIRFLOW_CONN_E2E_PLAIN_HTTP", json.dumps(plain))
+
+    def run(dag_id: str) -> RunResult:
+        capfd.readouterr()
+        dag_run = getattr(e2e_dags, dag_id).test()
+        output = "".join(capfd.readouterr())
+        instances = dag_run.get_task_instances()
+        with sqlite3.connect(airflow_db) as db:
+            rows = db.execute(
+                "select task_id, value from xcom where dag_id = ? and run_id = ? and key = 'return_value'",
+                (dag_id, dag_run.run_id),
+            ).fetchall()
+        result = RunResult(
+            state=str(dag_run.state),
+            states={ti.task_id: str(ti.state) for ti in instances},
+            ended={ti.task_id: ti.end_date.timestamp() for ti in instances if ti.end_date},
+            xcom={task_id: json.loads(value) for task_id, value in rows},
+            output=output,
+        )
+        assert_no_secrets(emulator, output + json.dumps(result.xcom) + logs_text())
+        return result
+
+    return run
+
+
+def logs_text() -> str:
+    logs = Path(os.environ["AIRFLOW_HOME"]) / "logs"
+    if not logs.exists():
+        return ""
+    return "".join(p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file())
+
+
+def assert_no_secrets(emulator, text: str) -> None:
+    assert emulator.client_secret not in text, "the client secret leaked"
+    leaked = [token for token in emulator.issued_tokens if token in text]
+    assert not leaked, "an access token leaked"

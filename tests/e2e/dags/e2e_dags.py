@@ -1,0 +1,69 @@
+"""End-to-end DAGs (airflow) run by tests/e2e against the Data Replication emulator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from e2e_scenarios import (
+    ARM_FAULTS,
+    MODES,
+    OPERATOR_CASES,
+    PLAIN_HTTP_CONN,
+    POLL,
+    SENSOR_CASES,
+    TOKEN_FAULTS,
+    operation_id,
+    slug,
+)
+
+from airflow_provider_datareplication.operators.data_replication import (
+    AzureDataReplicationOperationStatusOperator,
+)
+from airflow_provider_datareplication.sensors.data_replication import AzureDataReplicationOperationSensor
+
+try:
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2
+    from airflow import DAG  # type: ignore[no-redef,attr-defined]
+
+COMMON = {"job_name": "job1", "vault_name": "vault1"}
+START = datetime(2024, 1, 1)
+
+
+def sensor(task_id: str, op: str, mode: str, **kwargs):
+    return AzureDataReplicationOperationSensor(
+        task_id=task_id,
+        operation_id=op,
+        poke_interval=POLL,
+        timeout=kwargs.pop("timeout", 120),
+        deferrable=mode == "deferrable",
+        **COMMON,
+        **kwargs,
+    )
+
+
+with DAG("e2e_statuses", schedule=None, start_date=START, catchup=False) as e2e_statuses:
+    for mode in MODES:
+        for case in SENSOR_CASES:
+            sensor(f"{case.name}_{mode}", f"{case.name}-{mode}", mode, **case.kwargs)
+    for case in OPERATOR_CASES:
+        AzureDataReplicationOperationStatusOperator(
+            task_id=case.name, operation_id=case.name, poll_interval=POLL, **COMMON, **case.kwargs
+        )
+
+for mode in MODES:
+    with DAG(f"e2e_faults_{mode}", schedule=None, start_date=START, catchup=False) as fault_dag:
+        for name, (_, conn_id) in ARM_FAULTS.items():
+            sensor(slug(name), operation_id(name, mode), mode, azure_data_replication_conn_id=conn_id)
+    globals()[fault_dag.dag_id] = fault_dag
+
+    for name in TOKEN_FAULTS:
+        with DAG(f"e2e_{slug(name)}_{mode}", schedule=None, start_date=START, catchup=False) as token_dag:
+            sensor("wait", operation_id(name, mode), mode)
+        globals()[token_dag.dag_id] = token_dag
+
+with DAG("e2e_token_economy", schedule=None, start_date=START, catchup=False) as e2e_token_economy:
+    sensor("wait", "token-economy", "poke")
+
+with DAG("e2e_plain_http", schedule=None, start_date=START, catchup=False) as e2e_plain_http:
+    sensor("wait", "plain-http", "poke", azure_data_replication_conn_id=PLAIN_HTTP_CONN)

@@ -1,0 +1,50 @@
+"""Every status a sensor or the operator can meet, through real Airflow (``dag.test()``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.dags.e2e_scenarios import MODES, OPERATOR_CASES, SENSOR_CASES
+
+pytestmark = pytest.mark.e2e
+
+
+def test_statuses_end_each_task_as_airflow_users_expect(emulator, run_dag):
+    for mode in MODES:
+        for case in SENSOR_CASES:
+            emulator.script_operation(f"{case.name}-{mode}", case.statuses)
+    for case in OPERATOR_CASES:
+        emulator.script_operation(case.name, case.statuses)
+
+    result = run_dag("e2e_statuses")
+
+    expected = {f"{case.name}_{mode}": case for mode in MODES for case in SENSOR_CASES}
+    expected.update({case.name: case for case in OPERATOR_CASES})
+    assert {task: result.states[task] for task in expected} == {
+        task: case.state for task, case in expected.items()
+    }
+    for task, case in expected.items():
+        if case.xcom_status is None:
+            assert task not in result.xcom, task
+        else:
+            assert result.xcom[task]["status"] == case.xcom_status, task
+            assert set(result.xcom[task]) >= {"id", "name", "status", "startTime", "endTime"}
+    for mode in MODES:
+        assert "ReplicationFailed: Disk offline" in result.output
+        assert f"operation 'failed-{mode}' of job 'job1' in vault 'vault1'" in result.output
+
+
+def test_poke_mode_sensor_asks_for_one_token_however_often_it_pokes(emulator, run_dag):
+    emulator.script_operation("token-economy", ["InProgress"] * 6 + ["Succeeded"])
+    result = run_dag("e2e_token_economy")
+    assert result.states == {"wait": "success"}
+    assert len(emulator.requests_for("token-economy")) == 7
+    assert emulator.token_requests == 1
+
+
+def test_plain_http_endpoint_is_refused_before_a_token_is_sent(emulator, run_dag):
+    result = run_dag("e2e_plain_http")
+    assert result.states == {"wait": "failed"}
+    assert "resource_manager_url must be an https:// URL" in result.output
+    assert emulator.token_requests == 0
+    assert not emulator.requests

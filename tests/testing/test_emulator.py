@@ -1,0 +1,181 @@
+"""The emulator speaks Azure's wire contract: what a client sees from it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator, Fault
+
+OP_PATH = (
+    "/subscriptions/{sub}/resourceGroups/rg1/providers/Microsoft.DataReplication/replicationVaults/vault1"
+    "/jobs/job1/operations/{op}"
+)
+
+
+def token(emulator, secret=None):
+    return requests.post(
+        f"{emulator.url}/{emulator.tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": emulator.client_id,
+            "client_secret": secret or emulator.client_secret,
+            "scope": f"{emulator.url}/.default",
+        },
+        verify=emulator.ca_file,
+        timeout=10,
+    )
+
+
+def get(emulator, op="op1", api_version="2021-02-16-preview", bearer=None, sub=None):
+    url = emulator.url + OP_PATH.format(sub=sub or emulator.subscription_id, op=op)
+    if api_version is not None:
+        url += f"?api-version={api_version}"
+    bearer = bearer or token(emulator).json()["access_token"]
+    return requests.get(
+        url, headers={"Authorization": f"Bearer {bearer}"}, verify=emulator.ca_file, timeout=10
+    )
+
+
+def test_openid_configuration_and_token_flow(emulator):
+    config = requests.get(
+        f"{emulator.url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration",
+        verify=emulator.ca_file,
+        timeout=10,
+    ).json()
+    assert config["token_endpoint"] == f"{emulator.url}/{emulator.tenant_id}/oauth2/v2.0/token"
+    answer = token(emulator).json()
+    assert answer["token_type"] == "Bearer" and answer["expires_in"] == 3599
+    assert answer["access_token"] in emulator.issued_tokens
+    assert emulator.token_requests == 1
+
+
+def test_wrong_secret_gets_entra_ids_invalid_client(emulator):
+    answer = token(emulator, secret="wrong")
+    assert answer.status_code == 401
+    body = answer.json()
+    assert body["error"] == "invalid_client"
+    assert body["error_description"].startswith("AADSTS7000215: Invalid client secret provided.")
+    assert body["error_codes"] == [7000215]
+
+
+def test_scripted_statuses_then_the_last_repeats(emulator):
+    emulator.script_operation("op1", ["InProgress", {"status": "Succeeded", "percentComplete": 100}])
+    bodies = [get(emulator).json() for _ in range(3)]
+    assert [b["status"] for b in bodies] == ["InProgress", "Succeeded", "Succeeded"]
+    assert bodies[0]["endTime"] is None and bodies[1]["endTime"]
+    assert bodies[1]["percentComplete"] == 100
+    assert set(bodies[0]) == {"id", "name", "status", "startTime", "endTime"}
+
+
+def test_time_based_progression(emulator):
+    emulator.progress_operation("op1", [(0, "InProgress"), (0.5, "Succeeded")])
+    assert get(emulator).json()["status"] == "InProgress"
+    time.sleep(0.6)
+    assert get(emulator).json()["status"] == "Succeeded"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"api_version": None}, 400, "MissingApiVersionParameter"),
+        ({"api_version": "2024-09-01"}, 400, "InvalidApiVersionParameter"),
+        ({"sub": "not-a-uuid"}, 400, "InvalidSubscriptionId"),
+        ({"bearer": "forged"}, 401, "InvalidAuthenticationToken"),
+        ({"op": "unknown"}, 404, "ResourceNotFound"),
+    ],
+)
+def test_validates_like_azure(emulator, kwargs, status, code):
+    emulator.script_operation("op1", ["InProgress"])
+    answer = get(emulator, **kwargs)
+    assert answer.status_code == status
+    assert answer.json()["error"]["code"] == code
+    assert answer.headers["x-ms-request-id"]
+    assert answer.headers["x-ms-correlation-request-id"]
+
+
+def test_expired_token_is_refused(emulator):
+    emulator.token_lifetime = -1
+    emulator.script_operation("op1", ["InProgress"])
+    answer = get(emulator)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "ExpiredAuthenticationToken"
+
+
+def test_faults_apply_in_order_per_operation_and_after_n(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    emulator.script_operation("op2", ["InProgress"])
+    emulator.add_fault(Fault.throttle("3", operation_id="op2", after=1))
+    emulator.add_fault(Fault.server_error(502, body="html", operation_id="op1", times=2))
+    assert [get(emulator).status_code for _ in range(3)] == [502, 502, 200]
+    assert [get(emulator, op="op2").status_code for _ in range(3)] == [200, 429, 200]
+    assert [r.status for r in emulator.requests_for("op2")] == [200, 429, 200]
+
+
+def test_drop_closes_the_connection_without_an_answer(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    emulator.add_fault(Fault.drop())
+    with pytest.raises(requests.exceptions.ConnectionError):
+        get(emulator)
+    assert get(emulator).status_code == 200
+
+
+def test_counts_concurrent_connections(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    emulator.add_fault(Fault.slow(0.5, times=-1))
+    bearer = token(emulator).json()["access_token"]
+    threads = [threading.Thread(target=get, args=(emulator,), kwargs={"bearer": bearer}) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert emulator.max_open_connections >= 4
+
+
+def test_admin_api_scripts_and_reports():
+    with DataReplicationEmulator() as emulator:
+        admin = f"{emulator.url}/_emulator"
+        requests.post(
+            f"{admin}/operations/op9", json={"statuses": ["Failed"]}, verify=emulator.ca_file, timeout=10
+        )
+        assert get(emulator, op="op9").json()["status"] == "Failed"
+        stats = requests.get(f"{admin}/stats", verify=emulator.ca_file, timeout=10).json()
+        assert stats["token_requests"] == 1
+
+
+def test_command_prints_the_connection_and_stops_on_sigterm(tmp_path):
+    info = tmp_path / "info.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_datareplication.testing",
+            "--operation",
+            "op1=InProgress,Succeeded",
+            "--info-file",
+            str(info),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(100):
+            if info.exists() and info.stat().st_size:
+                break
+            time.sleep(0.1)
+        data = json.loads(info.read_text())
+        assert data["connection"]["conn_type"] == "azure_data_replication"
+        assert data["connection"]["extra"]["resource_manager_url"] == data["url"]
+        stats = requests.get(f"{data['url']}/_emulator/stats", verify=data["ca_file"], timeout=10)
+        assert stats.status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
