@@ -70,6 +70,8 @@ CLOUDS: dict[str, AzureCloud] = {
     )
 }
 DEFAULT_CLOUD = "AzurePublicCloud"
+#: Under ARM's read refill of 25 per second per principal and subscription, with room to spare.
+DEFAULT_MAX_READS_PER_SECOND = 15.0
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -96,16 +98,16 @@ def _as_bool(value: Any, *, parameter: str) -> bool:
     raise ValueError(f"{parameter} must be true or false, got {value!r}")
 
 
-def _positive_seconds(value: Any, *, parameter: str) -> float | None:
+def _positive_number(value: Any, *, parameter: str) -> float | None:
     if value in (None, ""):
         return None
     try:
-        seconds = float(value)
+        number = float(value)
     except (TypeError, ValueError):
-        seconds = 0.0
-    if not seconds > 0:
-        raise ValueError(f"{parameter} must be a positive number of seconds, got {value!r}")
-    return seconds
+        number = 0.0
+    if not number > 0:
+        raise ValueError(f"{parameter} must be a positive number, got {value!r}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,9 @@ class AzureDataReplicationConnection:
     :param ca_bundle: A PEM file of CA certificates to trust instead of the system's (private
         clouds behind an enterprise CA, emulators).
     :param request_timeout: Seconds to wait for an answer to one request (``None``: the hook's).
+    :param max_reads_per_second: Most status reads per second per subscription that this
+        process sends for this principal (ARM allows about 25 per second per principal and
+        subscription, shared with everything else the principal does).
     """
 
     conn_id: str
@@ -148,6 +153,7 @@ class AzureDataReplicationConnection:
     disable_instance_discovery: bool = False
     ca_bundle: str | None = None
     request_timeout: float | None = None
+    max_reads_per_second: float = DEFAULT_MAX_READS_PER_SECOND
 
     @classmethod
     def from_connection(cls, conn: Any) -> AzureDataReplicationConnection:
@@ -213,7 +219,11 @@ class AzureDataReplicationConnection:
                 extra("disable_instance_discovery") or False, parameter="disable_instance_discovery"
             ),
             ca_bundle=text(extra("ca_bundle")),
-            request_timeout=_positive_seconds(extra("request_timeout"), parameter="request_timeout"),
+            request_timeout=_positive_number(extra("request_timeout"), parameter="request_timeout"),
+            max_reads_per_second=_positive_number(
+                extra("max_reads_per_second"), parameter="max_reads_per_second"
+            )
+            or DEFAULT_MAX_READS_PER_SECOND,
         )
         if settings.client_secret and not settings.client_id:
             raise ValueError(f"connection {conn.conn_id!r}: a client secret needs the client id as login")
@@ -234,6 +244,17 @@ class AzureDataReplicationConnection:
         return CLOUDS[self.cloud].portal_url
 
     @property
+    def principal(self) -> tuple[str | None, ...]:
+        """Who signs in, as ARM counts reads (per principal and subscription); no secret in it."""
+        return (
+            self.authority_host,
+            self.tenant_id,
+            self.client_id if self.uses_client_secret else None,
+            self.managed_identity_client_id,
+            self.workload_identity_tenant_id,
+        )
+
+    @property
     def fingerprint(self) -> str:
         """A digest of everything that shapes the credential and endpoint (the secret included)."""
         material = json.dumps(
@@ -248,6 +269,8 @@ class AzureDataReplicationConnection:
                 self.token_scope,
                 self.disable_instance_discovery,
                 self.ca_bundle,
+                self.request_timeout,
+                self.max_reads_per_second,
             ]
         )
         return hashlib.sha256(material.encode()).hexdigest()

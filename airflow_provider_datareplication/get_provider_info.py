@@ -32,6 +32,10 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "authority_host": {"label": "Authority host (override)", "schema": {"type": ["string", "null"]}},
     "ca_bundle": {"label": "CA bundle file (override)", "schema": {"type": ["string", "null"]}},
     "request_timeout": {"label": "Request timeout, seconds", "schema": {"type": ["number", "null"]}},
+    "max_reads_per_second": {
+        "label": "Most status reads per second, per subscription",
+        "schema": {"type": ["number", "null"]},
+    },
     "disable_instance_discovery": {
         "label": "Disable instance discovery",
         "schema": {"type": ["boolean", "null"]},

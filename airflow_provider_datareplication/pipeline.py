@@ -7,8 +7,9 @@ over plain http and stamps request ids. What it does not do, and this module add
 - retry only the transient statuses (azure-core retries any status that carries ``Retry-After``,
   a 401 or 404 included), with jittered backoff;
 - let ``retry-after-ms`` / ``x-ms-retry-after-ms`` win over ``Retry-After`` (ARM's precedence);
-- a :class:`ThrottleGate` that remembers a ``Retry-After`` past the end of the call, so the next
-  call (the sensor's next poke, the trigger's next poll) sends nothing before it has elapsed;
+- a :class:`ReadPacer` per (principal, subscription) that spaces reads under a rate and
+  remembers a ``Retry-After`` past the end of the call, so the next call (the sensor's next
+  poke, any trigger's next poll) sends nothing before it has elapsed;
 - hand a ``Retry-After`` too long to sleep through inside one call back to the caller instead.
 
 Every azure-core import happens inside the builders: this module is imported at DAG-parse time.
@@ -17,9 +18,12 @@ Every azure-core import happens inside the builders: this module is imported at 
 from __future__ import annotations
 
 import random
+import re
 import time
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from airflow_provider_datareplication.exceptions import (
     TRANSIENT_STATUS_CODES,
@@ -48,6 +52,7 @@ class RequestSettings:
     :param max_retry_after: The longest ``Retry-After`` slept through inside a call; a longer one
         ends the call with a transient error carrying it, for the caller to wait out.
     :param call_timeout: Seconds one call may take, retries and waits included.
+    :param max_connections: Most connections one asyncio client keeps open (its pool size).
     """
 
     connect_timeout: float = 10.0
@@ -57,39 +62,106 @@ class RequestSettings:
     backoff_max: float = 30.0
     max_retry_after: float = 60.0
     call_timeout: float = 120.0
+    max_connections: int = 100
 
     def transport_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for an azure-core transport or azure-identity credential."""
         return {"connection_timeout": self.connect_timeout, "read_timeout": self.read_timeout}
 
 
-class ThrottleGate:
+class ReadPacer:
     """
-    When the service next allows a request, remembered across calls.
+    Pace the reads of one (principal, subscription): at most ``rate`` per second, evenly spaced.
 
+    None goes out before a ``Retry-After`` the service gave has elapsed. Every client that reads
+    through the same pacer shares both, so a 429 answered to one slows them all. Not
+    thread-safe: one event loop, or one thread, per pacer.
+
+    :param rate: Most reads per second.
     :param clock: A monotonic clock (for tests).
     """
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    #: Slack in the spacing, so a request delayed on its way (a TLS handshake, a busy loop) never
+    #: lets the server see more than ``rate`` reads in one second.
+    MARGIN = 0.1
+
+    def __init__(self, rate: float, clock: Any = time.monotonic) -> None:
+        self.interval = (1.0 + self.MARGIN) / rate
         self._clock = clock
-        self._not_before = 0.0
+        self._next_slot = 0.0
+        self._hold_until = 0.0
+
+    def reserve(self) -> float:
+        """Take the next free slot; return the seconds to wait before sending in it."""
+        now = self._clock()
+        slot = max(now, self._next_slot, self._hold_until)
+        self._next_slot = slot + self.interval
+        return slot - now
 
     def hold_off(self, seconds: float) -> None:
         """Send nothing for ``seconds`` from now (never shortens an earlier hold)."""
-        self._not_before = max(self._not_before, self._clock() + seconds)
+        self._hold_until = max(self._hold_until, self._clock() + seconds)
 
-    def remaining(self) -> float:
-        """Seconds still to wait before sending, 0 when open."""
-        return max(0.0, self._not_before - self._clock())
+    def held_for(self) -> float:
+        """Seconds until a ``Retry-After`` has elapsed, 0 when none is pending."""
+        return max(0.0, self._hold_until - self._clock())
 
     def check(self) -> None:
-        """Raise a transient error carrying the wait when the gate is closed; nothing is sent."""
-        remaining = self.remaining()
-        if remaining > 0:
+        """Raise a transient error carrying the wait while a ``Retry-After`` runs; nothing is sent."""
+        held = self.held_for()
+        if held > 0:
             raise AzureDataReplicationTransientError(
                 "Not sent: the service asked to wait (Retry-After) and that time has not elapsed",
-                retry_after=round(remaining, 3),
+                retry_after=round(held, 3),
             )
+
+
+_SUBSCRIPTION = re.compile(r"/subscriptions/([^/?#]+)", re.IGNORECASE)
+
+
+class ReadPacers:
+    """
+    One :class:`ReadPacer` per subscription, for one principal.
+
+    :param rate: Most reads per second, per subscription.
+    """
+
+    def __init__(self, rate: float) -> None:
+        if not rate > 0:
+            raise ValueError(f"max_reads_per_second must be positive, got {rate!r}")
+        self.rate = rate
+        self._pacers: dict[str, ReadPacer] = {}
+
+    def for_subscription(self, subscription_id: str) -> ReadPacer:
+        """Return the pacer of one subscription (any case)."""
+        key = subscription_id.lower()
+        pacer = self._pacers.get(key)
+        if pacer is None:
+            pacer = self._pacers[key] = ReadPacer(self.rate)
+        return pacer
+
+    def for_url(self, url: str) -> ReadPacer:
+        """Return the pacer of the subscription a request URL is under (one shared for the rest)."""
+        match = _SUBSCRIPTION.search(url)
+        return self.for_subscription(unquote(match.group(1)) if match else "")
+
+
+_SHARED_PACERS: weakref.WeakValueDictionary[tuple[Any, ...], ReadPacers] = weakref.WeakValueDictionary()
+
+
+def shared_read_pacers(principal: tuple[Any, ...], rate: float) -> ReadPacers:
+    """
+    Return the process's pacers for one principal (kept while some client holds them).
+
+    :param principal: Who signs in (see ``AzureDataReplicationConnection.principal``).
+    :param rate: Most reads per second, per subscription.
+    """
+    key = (*principal, rate)
+    pacers = _SHARED_PACERS.get(key)
+    if pacers is None:
+        pacers = ReadPacers(rate)
+        _SHARED_PACERS[key] = pacers
+    return pacers
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -120,7 +192,6 @@ class _RetryRules:
     """The retry rules azure-core lacks, mixed into its sync and async retry policies."""
 
     max_retry_after: float
-    gate: ThrottleGate
 
     def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
         return retry_after_seconds(response.http_response.headers)
@@ -130,11 +201,8 @@ class _RetryRules:
         if status not in TRANSIENT_STATUS_CODES or not settings["total"]:
             return False
         retry_after = self.get_retry_after(response)
-        if retry_after is not None:
-            self.gate.hold_off(retry_after)
-            # Too long to sleep through here: the caller waits it out (the gate remembers it).
-            return retry_after <= self.max_retry_after
-        return True
+        # Too long to sleep through here: the caller waits it out (the pacer remembers it).
+        return retry_after is None or retry_after <= self.max_retry_after
 
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
         backoff = super().get_backoff_time(settings)  # type: ignore[misc]
@@ -160,28 +228,36 @@ def _user_agent() -> str:
     return f"airflow-provider-datareplication/{__version__}"
 
 
+def _observe(pacer: ReadPacer, response: PipelineResponse[Any, Any]) -> None:
+    if response.http_response.status_code in TRANSIENT_STATUS_CODES:
+        retry_after = retry_after_seconds(response.http_response.headers)
+        if retry_after:
+            pacer.hold_off(retry_after)
+
+
 def build_client(
     *,
     base_url: str,
     credential: TokenCredential,
     token_scope: str,
     settings: RequestSettings,
-    gate: ThrottleGate,
+    pacers: ReadPacers,
     ca_bundle: str | None = None,
 ) -> PipelineClient:
     """
-    Build the sync ARM client: requests transport, retries, bearer token, request ids.
+    Build the sync ARM client: requests transport, retries, bearer token, request ids, pacing.
 
     :param base_url: The ARM endpoint.
     :param credential: The azure-identity credential (reused, so its token is cached).
     :param token_scope: The scope of ARM tokens.
     :param settings: Timeouts and retry budget.
-    :param gate: Where a ``Retry-After`` is remembered.
+    :param pacers: Read pacing and ``Retry-After`` memory, per subscription.
     :param ca_bundle: CA certificates to trust instead of the system's.
     """
     from azure.core import PipelineClient
     from azure.core.pipeline.policies import (
         HeadersPolicy,
+        HTTPPolicy,
         RequestIdPolicy,
         RetryPolicy,
         UserAgentPolicy,
@@ -192,14 +268,24 @@ def build_client(
     class _Retry(_RetryRules, RetryPolicy):
         pass
 
+    class _Pacing(HTTPPolicy):
+        # Last before the wire: every attempt is paced, and token requests are not.
+        def send(self, request: Any) -> Any:
+            pacer = pacers.for_url(request.http_request.url)
+            time.sleep(pacer.reserve())
+            response = self.next.send(request)
+            _observe(pacer, response)
+            return response
+
     retry = _Retry(**_retry_kwargs(settings))
-    retry.max_retry_after, retry.gate = settings.max_retry_after, gate
+    retry.max_retry_after = settings.max_retry_after
     policies = [
         RequestIdPolicy(),
         HeadersPolicy({"Accept": "application/json"}),
         UserAgentPolicy(base_user_agent=_user_agent()),
         retry,
         ARMChallengeAuthenticationPolicy(credential, token_scope),
+        _Pacing(),
     ]
     transport = RequestsTransport(connection_verify=ca_bundle or True, **settings.transport_kwargs())
     return PipelineClient(base_url, policies=policies, transport=transport)
@@ -229,24 +315,27 @@ def build_async_client(
     credential: AsyncTokenCredential,
     token_scope: str,
     settings: RequestSettings,
-    gate: ThrottleGate,
+    pacers: ReadPacers,
     ca_bundle: str | None = None,
-    session: Any = None,
 ) -> AsyncPipelineClient:
     """
-    Build the asyncio ARM client: aiohttp transport, retries, bearer token, request ids.
+    Build the asyncio ARM client: aiohttp transport, retries, bearer token, request ids, pacing.
+
+    One client serves every trigger of a connection in a triggerer: its bearer-token policy asks
+    for one token for all of them, its aiohttp session is their one connection pool.
 
     :param base_url: The ARM endpoint.
     :param credential: The azure-identity aio credential (reused, so its token is cached).
     :param token_scope: The scope of ARM tokens.
     :param settings: Timeouts and retry budget.
-    :param gate: Where a ``Retry-After`` is remembered.
+    :param pacers: Read pacing and ``Retry-After`` memory, per subscription.
     :param ca_bundle: CA certificates to trust instead of the system's.
-    :param session: An ``aiohttp.ClientSession`` to share (not closed by the client), or ``None``
-        for one of its own.
     """
+    import asyncio
+
     from azure.core import AsyncPipelineClient
     from azure.core.pipeline.policies import (
+        AsyncHTTPPolicy,
         AsyncRetryPolicy,
         HeadersPolicy,
         RequestIdPolicy,
@@ -258,17 +347,27 @@ def build_async_client(
     class _AsyncRetry(_RetryRules, AsyncRetryPolicy):
         pass
 
+    class _AsyncPacing(AsyncHTTPPolicy):
+        async def send(self, request: Any) -> Any:
+            pacer = pacers.for_url(request.http_request.url)
+            await asyncio.sleep(pacer.reserve())
+            response = await self.next.send(request)
+            _observe(pacer, response)
+            return response
+
     retry = _AsyncRetry(**_retry_kwargs(settings))
-    retry.max_retry_after, retry.gate = settings.max_retry_after, gate
+    retry.max_retry_after = settings.max_retry_after
     policies = [
         RequestIdPolicy(),
         HeadersPolicy({"Accept": "application/json"}),
         UserAgentPolicy(base_user_agent=_user_agent()),
         retry,
         AsyncARMChallengeAuthenticationPolicy(credential, token_scope),
+        _AsyncPacing(),
     ]
-    owner = session is None
-    if session is None:
-        session = new_aiohttp_session(ca_bundle)
-    transport = AioHttpTransport(session=session, session_owner=owner, **settings.transport_kwargs())
+    transport = AioHttpTransport(
+        session=new_aiohttp_session(ca_bundle, limit=settings.max_connections),
+        session_owner=True,
+        **settings.transport_kwargs(),
+    )
     return AsyncPipelineClient(base_url, policies=policies, transport=transport)

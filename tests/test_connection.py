@@ -185,3 +185,13 @@ def test_request_timeout_extra():
     for bad in ("0", "-1", "soon"):
         with pytest.raises(ValueError, match="request_timeout must be a positive number"):
             read(extra={"tenantId": TENANT_ID, "request_timeout": bad})
+
+
+def test_max_reads_per_second_extra_and_principal():
+    settings = read(extra={"tenantId": TENANT_ID, "max_reads_per_second": 5})
+    assert settings.max_reads_per_second == 5
+    assert read(extra={"tenantId": TENANT_ID}).max_reads_per_second == 15
+    with pytest.raises(ValueError, match="max_reads_per_second must be a positive number"):
+        read(extra={"tenantId": TENANT_ID, "max_reads_per_second": 0})
+    assert CLIENT_SECRET not in repr(settings.principal)
+    assert settings.principal == read(password="rotated", extra={"tenantId": TENANT_ID}).principal

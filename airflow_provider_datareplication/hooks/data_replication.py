@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from airflow_provider_datareplication.exceptions import (
 )
 from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION, JobOperation
 from airflow_provider_datareplication.operation_status import OperationStatus
-from airflow_provider_datareplication.pipeline import RequestSettings, ThrottleGate, retry_after_seconds
+from airflow_provider_datareplication.pipeline import ReadPacers, RequestSettings, retry_after_seconds
 from airflow_provider_datareplication.version_compat import BaseHook
 
 if TYPE_CHECKING:
@@ -31,7 +30,8 @@ if TYPE_CHECKING:
 
     from azure.core import AsyncPipelineClient, PipelineClient
     from azure.core.credentials import TokenCredential
-    from azure.core.credentials_async import AsyncTokenCredential
+
+    from airflow_provider_datareplication.client_pool import ClientLease
 
 #: api-version of "Subscriptions - Get", the request :meth:`test_connection` sends.
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
@@ -111,7 +111,6 @@ class _AzureDataReplicationHookBase(BaseHook):
         super().__init__()
         self.azure_data_replication_conn_id = azure_data_replication_conn_id
         self.request_settings = request_settings or RequestSettings()
-        self.throttle_gate = ThrottleGate()
         self._connection: AzureDataReplicationConnection | None = None
 
     def _resolve(
@@ -204,6 +203,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         super().__init__(azure_data_replication_conn_id, request_settings=request_settings)
         self._client: PipelineClient | None = None
         self._credential: TokenCredential | None = None
+        self._pacers: ReadPacers | None = None
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
@@ -241,6 +241,13 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             self._connection = AzureDataReplicationConnection.from_connection(conn)
         return self._connection
 
+    @property
+    def read_pacers(self) -> ReadPacers:
+        """Return the hook's read pacing and ``Retry-After`` memory (kept across calls and pokes)."""
+        if self._pacers is None:
+            self._pacers = ReadPacers(self.connection.max_reads_per_second)
+        return self._pacers
+
     def get_conn(self) -> PipelineClient:
         """Return the ARM client (built once: credential, session and retry policy are reused)."""
         if self._client is None:
@@ -254,7 +261,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
                 credential=self._credential,
                 token_scope=connection.token_scope,
                 settings=settings,
-                gate=self.throttle_gate,
+                pacers=self.read_pacers,
                 ca_bundle=connection.ca_bundle,
             )
         return self._client
@@ -293,10 +300,10 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         from azure.core.exceptions import AzureError
         from azure.core.rest import HttpRequest
 
-        self.throttle_gate.check()
+        url = f"{self.connection.resource_manager_url}{path}"
+        self.read_pacers.for_url(url).check()
         client = self.get_conn()
         try:
-            url = f"{self.connection.resource_manager_url}{path}"
             response = client.send_request(HttpRequest("GET", url))
         except AzureError as err:
             raise translate_azure_error(err, what) from None
@@ -371,8 +378,10 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
     """
     Read a replication job operation's status from Azure with asyncio (for triggers).
 
-    An async context manager: leaving it closes its HTTP session and its credential. The
-    connection is read with Airflow's async API, so nothing blocks the triggerer's event loop.
+    An async context manager. Hooks on the same connection in one event loop share one client
+    (one credential and token, one connection pool, the principal's read pacing); leaving the
+    context lets go of it, and the last hook to leave closes its HTTP session and credential.
+    The connection is read with Airflow's async API, so nothing blocks the triggerer's loop.
 
     :param azure_data_replication_conn_id: The Airflow connection.
     :param request_settings: Timeouts and retry budget of each call.
@@ -385,9 +394,7 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         request_settings: RequestSettings | None = None,
     ) -> None:
         super().__init__(azure_data_replication_conn_id, request_settings=request_settings)
-        self._client: AsyncPipelineClient | None = None
-        self._credential: AsyncTokenCredential | None = None
-        self._lock: asyncio.Lock | None = None
+        self._lease: ClientLease | None = None
 
     async def get_async_connection_settings(self) -> AzureDataReplicationConnection:
         """Read the connection's settings once, with Airflow's async connection API."""
@@ -398,40 +405,61 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             self._connection = AzureDataReplicationConnection.from_connection(conn)
         return self._connection
 
-    async def get_async_conn(self) -> AsyncPipelineClient:
-        """Return the asyncio ARM client, built once."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            if self._client is None:
-                from airflow_provider_datareplication.pipeline import build_async_client
+    async def _get_lease(self) -> ClientLease:
+        if self._lease is None:
+            from airflow_provider_datareplication.client_pool import CLIENT_POOL
 
-                connection = await self.get_async_connection_settings()
-                settings = self._settings_for(connection)
-                self._credential = connection.async_credential(**settings.transport_kwargs())
-                self._client = build_async_client(
-                    base_url=connection.resource_manager_url,
-                    credential=self._credential,
-                    token_scope=connection.token_scope,
-                    settings=settings,
-                    gate=self.throttle_gate,
-                    ca_bundle=connection.ca_bundle,
-                )
-            return self._client
+            connection = await self.get_async_connection_settings()
+            self._lease = await CLIENT_POOL.acquire(connection, self._settings_for(connection))
+        return self._lease
+
+    async def get_async_conn(self) -> AsyncPipelineClient:
+        """Return the asyncio ARM client: shared by every hook on this connection in this event loop."""
+        return (await self._get_lease()).client
 
     async def _send(self, path: str, what: str) -> tuple[int, Any, bytes]:
         from azure.core.exceptions import AzureError
         from azure.core.rest import HttpRequest
 
-        self.throttle_gate.check()
-        client = await self.get_async_conn()
         connection = await self.get_async_connection_settings()
+        url = f"{connection.resource_manager_url}{path}"
+        lease = await self._get_lease()
+        lease.pacers.for_url(url).check()
         try:
-            url = f"{connection.resource_manager_url}{path}"
-            response = await client.send_request(HttpRequest("GET", url))
+            response = await lease.client.send_request(HttpRequest("GET", url))
         except AzureError as err:
             raise translate_azure_error(err, what) from None
         return response.status_code, response.headers, response.content
+
+    async def resolve_operation(
+        self,
+        *,
+        operation_id: str,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+    ) -> JobOperation:
+        """
+        Fill vault, resource group and subscription from the connection, and validate all.
+
+        :param operation_id: The operation id.
+        :param job_name: The job (workflow) name.
+        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
+        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
+        :param subscription_id: Defaults to the connection's ``subscriptionId``.
+        :param api_version: The api-version.
+        """
+        return self._resolve(
+            await self.get_async_connection_settings(),
+            operation_id=operation_id,
+            job_name=job_name,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
 
     async def get_operation_status(
         self,
@@ -453,8 +481,7 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         :param subscription_id: Defaults to the connection's ``subscriptionId``.
         :param api_version: The api-version.
         """
-        operation = self._resolve(
-            await self.get_async_connection_settings(),
+        operation = await self.resolve_operation(
             operation_id=operation_id,
             job_name=job_name,
             vault_name=vault_name,
@@ -466,15 +493,12 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         return read_operation_status(status_code, headers, body, operation)
 
     async def close(self) -> None:
-        """Close the HTTP session and the credential."""
-        client, credential = self._client, self._credential
-        self._client = self._credential = None
-        try:
-            if client is not None:
-                await client.close()
-        finally:
-            if credential is not None:
-                await credential.close()
+        """Let go of the shared client; the last hook to leave closes its HTTP session and credential."""
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            from airflow_provider_datareplication.client_pool import CLIENT_POOL
+
+            await CLIENT_POOL.release(lease)
 
     async def __aenter__(self) -> AzureDataReplicationAsyncHook:
         return self

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
-from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION, JobOperation
+from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+    from airflow_provider_datareplication.job_operation import JobOperation
 
 #: Event kinds, under the event's ``"event"`` key.
 EVENT_TERMINAL = "terminal"
 EVENT_ERROR = "error"
 EVENT_TIMEOUT = "timeout"
+
+#: The first poll comes within this many seconds (spread at random, so waits begun together,
+#: or rebuilt together after a triggerer restart, do not poll in lock-step).
+FIRST_POLL_SPREAD = 10.0
+#: Each later poll interval varies by this fraction either way, for the same reason.
+POLL_JITTER = 0.1
 
 
 class AzureDataReplicationOperationTrigger(BaseTrigger):
@@ -25,18 +35,22 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
     Poll an operation's status until it is terminal, then fire one event.
 
     The event is ``{"event": "terminal", "operation_status": {...}, "operation": {...}}`` with the
-    service's body and the operation's identifiers, or
-    ``{"event": "error", "error_type": ..., "message": ...}`` when reading the status fails for a
-    reason that waiting will not mend. Transient failures are logged and polled through, waiting
-    out any ``Retry-After``. At ``deadline`` (an absolute time, so a trigger rebuilt after a
-    triggerer restart keeps it) the event is ``{"event": "timeout", "message": ...}``; Airflow's
-    own deferral timeout bounds the wait as well.
+    service's body and the operation's identifiers, or ``{"event": "error", "error_type": ...,
+    "message": ...}`` when reading the status fails for a reason that waiting will not mend.
+    Transient failures are logged and polled through, waiting out any ``Retry-After``. At
+    ``deadline`` (an absolute time, so a trigger rebuilt after a triggerer restart keeps it) the
+    event is ``{"event": "timeout", "message": ...}``; Airflow's own deferral timeout bounds the
+    wait as well.
 
-    :param subscription_id: The subscription (UUID).
-    :param resource_group_name: The resource group.
-    :param vault_name: The replication vault.
-    :param job_name: The job (workflow).
+    Vault, resource group and subscription may be left out: they then come from the connection
+    when the trigger runs (so a task can start straight in the triggerer). The identifiers are
+    checked when the trigger runs, after Airflow has rendered any templates in them.
+
     :param operation_id: The operation.
+    :param job_name: The job (workflow).
+    :param vault_name: The replication vault (default: the connection's).
+    :param resource_group_name: The resource group (default: the connection's).
+    :param subscription_id: The subscription (default: the connection's).
     :param api_version: The api-version.
     :param azure_data_replication_conn_id: The Airflow connection.
     :param poll_interval: Seconds between polls.
@@ -46,27 +60,27 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
     def __init__(
         self,
         *,
-        subscription_id: str,
-        resource_group_name: str,
-        vault_name: str,
-        job_name: str,
         operation_id: str,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
         azure_data_replication_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         deadline: float | None = None,
     ) -> None:
         super().__init__()
-        self.operation = JobOperation(
-            subscription_id=subscription_id,
-            resource_group_name=resource_group_name,
-            vault_name=vault_name,
-            job_name=job_name,
-            operation_id=operation_id,
-            api_version=api_version,
-        )
+        # Plain attributes named as the tasks' template fields: Airflow 3.3 renders them in place
+        # when a task starts straight in the triggerer.
+        self.operation_id = operation_id
+        self.job_name = job_name
+        self.vault_name = vault_name
+        self.resource_group_name = resource_group_name
+        self.subscription_id = subscription_id
+        self.api_version = api_version
         self.azure_data_replication_conn_id = azure_data_replication_conn_id
-        if poll_interval <= 0:
+        if not float(poll_interval) > 0:
             raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
         self.poll_interval = float(poll_interval)
         self.deadline = deadline
@@ -76,7 +90,12 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                **self.operation.to_dict(),
+                "operation_id": self.operation_id,
+                "job_name": self.job_name,
+                "vault_name": self.vault_name,
+                "resource_group_name": self.resource_group_name,
+                "subscription_id": self.subscription_id,
+                "api_version": self.api_version,
                 "azure_data_replication_conn_id": self.azure_data_replication_conn_id,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
@@ -85,50 +104,62 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until terminal; yield exactly one event."""
+        from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+
+        async with AzureDataReplicationAsyncHook(self.azure_data_replication_conn_id) as hook:
+            payload = await self._wait_for_terminal(hook)
+        # Yielded after the hook is closed, so nothing stays open whatever the triggerer does next.
+        yield TriggerEvent(payload)
+
+    async def _wait_for_terminal(self, hook: AzureDataReplicationAsyncHook) -> dict[str, Any]:
         from airflow_provider_datareplication.exceptions import (
             AzureDataReplicationError,
             AzureDataReplicationTransientError,
         )
-        from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
 
-        payload: dict[str, Any] | None = None
-        async with AzureDataReplicationAsyncHook(self.azure_data_replication_conn_id) as hook:
-            while True:
-                delay = self.poll_interval
-                try:
-                    status = await hook.get_operation_status(**self.operation.to_dict())
-                except AzureDataReplicationTransientError as err:
-                    delay = max(delay, err.retry_after or 0.0)
-                    self.log.warning("%s; polling again in %g s", err, delay)
-                except (AzureDataReplicationError, ValueError) as err:
-                    payload = {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
-                    break
-                else:
-                    if status.is_terminal:
-                        payload = {
-                            "event": EVENT_TERMINAL,
-                            "operation_status": status.to_dict(),
-                            "operation": self.operation.to_dict(),
-                        }
-                        break
-                    self.log.info(
-                        "%s is %s; polling again in %g s", self.operation.describe(), status.status, delay
-                    )
-                payload = await self._wait(delay)
-                if payload is not None:
-                    break
-        # Yielded after the hook is closed, so nothing stays open whatever the triggerer does next.
-        yield TriggerEvent(payload)
+        try:
+            operation = await hook.resolve_operation(
+                operation_id=self.operation_id,
+                job_name=self.job_name,
+                vault_name=self.vault_name,
+                resource_group_name=self.resource_group_name,
+                subscription_id=self.subscription_id,
+                api_version=self.api_version,
+            )
+        except Exception as err:  # a missing or broken connection, a bad identifier: all final
+            return {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
 
-    async def _wait(self, delay: float) -> dict[str, Any] | None:
-        """Sleep until the next poll; the timeout event when the deadline comes first."""
+        delay = random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
+        while True:
+            timed_out = await self._sleep(delay, operation)
+            if timed_out is not None:
+                return timed_out
+            delay = self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)
+            try:
+                status = await hook.get_operation_status(**operation.to_dict())
+            except AzureDataReplicationTransientError as err:
+                delay = max(delay, err.retry_after or 0.0)
+                self.log.warning("%s; polling again in %.3g s", err, delay)
+                continue
+            except (AzureDataReplicationError, ValueError) as err:
+                return {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
+            if status.is_terminal:
+                return {
+                    "event": EVENT_TERMINAL,
+                    "operation_status": status.to_dict(),
+                    "operation": operation.to_dict(),
+                }
+            self.log.info("%s is %s; polling again in %.3g s", operation.describe(), status.status, delay)
+
+    async def _sleep(self, delay: float, operation: JobOperation) -> dict[str, Any] | None:
+        """Sleep until the next poll; return the timeout event when the deadline comes first."""
         if self.deadline is not None:
             left = self.deadline - time.time()
             if left < delay:
                 await asyncio.sleep(max(left, 0.0))
                 return {
                     "event": EVENT_TIMEOUT,
-                    "message": f"{self.operation.describe()} was not terminal by the task's timeout",
+                    "message": f"{operation.describe()} was not terminal by the task's timeout",
                 }
         await asyncio.sleep(delay)
         return None

@@ -207,3 +207,39 @@ def test_no_io_when_built(emulator):
     sensor(deferrable=True)
     assert not emulator.requests
     assert emulator.token_requests == 0
+
+
+def test_start_from_trigger_hands_the_templated_operation_to_the_triggerer():
+    task = sensor(
+        start_from_trigger=True,
+        operation_id="{{ params.operation_id }}",
+        poke_interval=20,
+        timeout=3600,
+    )
+    args = task.start_trigger_args
+    assert task.start_from_trigger is True
+    assert task.deferrable is True
+    assert args.trigger_cls == (
+        "airflow_provider_datareplication.triggers.data_replication.AzureDataReplicationOperationTrigger"
+    )
+    assert args.next_method == "execute_complete"
+    assert args.timeout == timedelta(seconds=3600)
+    assert args.trigger_kwargs == {
+        "operation_id": "{{ params.operation_id }}",
+        "job_name": "job1",
+        "vault_name": "vault1",
+        "resource_group_name": None,
+        "subscription_id": None,
+        "api_version": "2021-02-16-preview",
+        "azure_data_replication_conn_id": "azure_data_replication_default",
+        "poll_interval": 20,
+    }
+    # The trigger Airflow builds from these kwargs has an attribute for each template field.
+    trigger = AzureDataReplicationOperationTrigger(**args.trigger_kwargs)
+    assert all(hasattr(trigger, name) for name in AzureDataReplicationOperationSensor.template_fields)
+
+
+def test_start_from_trigger_still_runs_execute_under_dag_test(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    with pytest.raises(TaskDeferred):
+        sensor(start_from_trigger=True).execute({})

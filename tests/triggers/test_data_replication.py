@@ -55,11 +55,30 @@ def test_serialize_holds_identifiers_and_nothing_secret():
     assert rebuild(trigger).serialize() == trigger.serialize()
 
 
-def test_invalid_identifiers_are_refused_when_built():
-    with pytest.raises(ValueError, match="vault_name"):
-        make(vault_name="")
+def test_bad_poll_interval_is_refused_when_built():
     with pytest.raises(ValueError, match="poll_interval"):
         make(poll_interval=0)
+
+
+async def test_invalid_identifiers_end_in_an_error_event_before_any_request(emulator):
+    payload = await first_event(make(vault_name="bad-vault"))
+    assert payload["event"] == "error"
+    assert "vault_name must be non-empty and match" in payload["message"]
+    assert not emulator.requests
+
+
+async def test_vault_group_and_subscription_come_from_the_connection(emulator):
+    emulator.script_operation("op1", ["Succeeded"])
+    payload = await first_event(make(vault_name=None, resource_group_name=None, subscription_id=None))
+    assert payload["operation"]["resource_group_name"] == "rgrecoveryservicesdatareplication"
+    assert payload["operation"]["vault_name"] == "vault1"
+    assert payload["operation"]["subscription_id"] == emulator.subscription_id
+
+
+async def test_missing_connection_is_an_error_event():
+    payload = await first_event(make(azure_data_replication_conn_id="no_such_connection"))
+    assert payload["event"] == "error"
+    assert "no_such_connection" in payload["message"]
 
 
 async def test_polls_until_terminal_and_fires_one_event(emulator):
@@ -150,4 +169,4 @@ async def test_deadline_is_absolute_so_a_rebuilt_trigger_keeps_it(emulator):
     emulator.script_operation("op1", ["InProgress"])
     payload = await first_event(rebuild(make(deadline=time.time() - 1)))
     assert payload["event"] == "timeout"
-    assert len(emulator.requests_for("op1")) == 1
+    assert not emulator.requests_for("op1")

@@ -1,0 +1,129 @@
+"""
+One asyncio ARM client per (connection, event loop), shared by every trigger that uses it.
+
+A triggerer may hold thousands of waits on one connection. They share one credential (one token
+while it is valid), one aiohttp connection pool, and the read pacers of their principal. The
+client is reference-counted and closed when the last user leaves; a connection edited in Airflow
+(a new secret, say) has a new fingerprint, so new triggers get a new client while the old one
+serves the triggers that still hold it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.core import AsyncPipelineClient
+    from azure.core.credentials_async import AsyncTokenCredential
+
+    from airflow_provider_datareplication.connection import AzureDataReplicationConnection
+    from airflow_provider_datareplication.pipeline import ReadPacers, RequestSettings
+
+
+@dataclass(eq=False)
+class ClientLease:
+    """
+    One user's hold on a shared client; give it back with :meth:`AsyncClientPool.release`.
+
+    :param key: Which shared client.
+    :param client: The ARM client.
+    :param pacers: Read pacing of the connection's principal.
+    """
+
+    key: tuple[Any, ...]
+    client: AsyncPipelineClient
+    pacers: ReadPacers
+    released: bool = False
+
+
+@dataclass(eq=False)
+class _Shared:
+    client: AsyncPipelineClient
+    credential: AsyncTokenCredential
+    pacers: ReadPacers
+    users: int = 0
+
+
+_stack_imported = False
+
+
+async def _import_async_stack() -> None:
+    """Import azure-identity, azure-core and aiohttp off the event loop, once per process."""
+    global _stack_imported
+    if not _stack_imported:
+
+        def load() -> None:
+            import aiohttp  # noqa: F401
+            import azure.core.pipeline.transport
+            import azure.identity.aio
+            import azure.mgmt.core.policies  # noqa: F401
+
+        # A first import takes long enough to trip the triggerer's blocked-loop warning.
+        await asyncio.to_thread(load)
+        _stack_imported = True
+
+
+class AsyncClientPool:
+    """The shared asyncio clients of this process, by (connection fingerprint, settings, event loop)."""
+
+    def __init__(self) -> None:
+        self._shared: dict[tuple[Any, ...], _Shared] = {}
+
+    def __len__(self) -> int:
+        return len(self._shared)
+
+    async def acquire(
+        self, connection: AzureDataReplicationConnection, settings: RequestSettings
+    ) -> ClientLease:
+        """
+        Take a hold on the client of ``connection`` in the running event loop, building it if needed.
+
+        :param connection: The connection's settings.
+        :param settings: Timeouts and retry budget.
+        """
+        from airflow_provider_datareplication.pipeline import build_async_client, shared_read_pacers
+
+        loop = asyncio.get_running_loop()
+        key = (connection.fingerprint, settings, loop)
+        if key not in self._shared:
+            await _import_async_stack()
+        shared = self._shared.get(key)  # checked again: another user may have built it meanwhile
+        if shared is None:
+            credential = connection.async_credential(**settings.transport_kwargs())
+            pacers = shared_read_pacers(connection.principal, connection.max_reads_per_second)
+            client = build_async_client(
+                base_url=connection.resource_manager_url,
+                credential=credential,
+                token_scope=connection.token_scope,
+                settings=settings,
+                pacers=pacers,
+                ca_bundle=connection.ca_bundle,
+            )
+            shared = self._shared[key] = _Shared(client, credential, pacers)
+        shared.users += 1
+        return ClientLease(key, shared.client, shared.pacers)
+
+    async def release(self, lease: ClientLease) -> None:
+        """
+        Give a hold back; the last one closes the client's connection pool and credential.
+
+        :param lease: What :meth:`acquire` returned.
+        """
+        if lease.released:
+            return
+        lease.released = True
+        shared = self._shared[lease.key]
+        shared.users -= 1
+        if shared.users > 0:
+            return
+        del self._shared[lease.key]
+        try:
+            await shared.client.close()
+        finally:
+            await shared.credential.close()
+
+
+#: The process's pool (a triggerer's triggers all go through it).
+CLIENT_POOL = AsyncClientPool()

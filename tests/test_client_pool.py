@@ -1,0 +1,148 @@
+"""Many waits in one triggerer: one client, one token, one pool, paced reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from airflow_provider_datareplication.client_pool import CLIENT_POOL
+from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+from airflow_provider_datareplication.pipeline import RequestSettings
+from airflow_provider_datareplication.testing.emulator import Fault
+from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
+from tests.helpers import OPERATION
+
+
+def use_connection(monkeypatch, emulator, **extra):
+    conn = emulator.connection(vault_name="vault1")
+    conn["extra"].update(extra)
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(conn))
+
+
+async def read_once(operation_id: str, settings: RequestSettings | None = None) -> str | None:
+    async with AzureDataReplicationAsyncHook(request_settings=settings) as hook:
+        return (await hook.get_operation_status(**{**OPERATION, "operation_id": operation_id})).status
+
+
+async def wait_closed(emulator) -> None:
+    for _ in range(100):
+        if emulator.open_connections == 0:
+            return
+        await asyncio.sleep(0.02)
+
+
+async def test_many_hooks_share_one_token_and_a_bounded_pool(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, max_reads_per_second=1000)
+    for i in range(60):
+        emulator.script_operation(f"op{i}", ["InProgress"])
+    emulator.add_fault(Fault.slow(0.2, times=-1))
+    settings = RequestSettings(max_connections=5)
+    statuses = await asyncio.gather(*(read_once(f"op{i}", settings) for i in range(60)))
+    assert statuses == ["InProgress"] * 60
+    assert emulator.token_requests == 1
+    # The pool is 5 connections (and one for the token request).
+    assert emulator.max_open_connections <= 6
+    assert len(CLIENT_POOL) == 0
+    await wait_closed(emulator)
+    assert emulator.open_connections == 0
+
+
+async def test_client_is_closed_after_the_last_user_only(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator)
+    emulator.script_operation("op1", ["InProgress"])
+    first, second = AzureDataReplicationAsyncHook(), AzureDataReplicationAsyncHook()
+    await first.get_operation_status(**OPERATION)
+    await second.get_operation_status(**OPERATION)
+    assert await first.get_async_conn() is await second.get_async_conn()
+    assert len(CLIENT_POOL) == 1
+    await first.close()
+    await first.close()  # twice is harmless
+    assert len(CLIENT_POOL) == 1
+    await second.get_operation_status(**OPERATION)
+    await second.close()
+    assert len(CLIENT_POOL) == 0
+    await wait_closed(emulator)
+    assert emulator.open_connections == 0
+    assert emulator.token_requests == 1
+
+
+async def test_an_edited_connection_gets_a_new_client(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator)
+    emulator.script_operation("op1", ["InProgress"])
+    old = AzureDataReplicationAsyncHook()
+    await old.get_operation_status(**OPERATION)
+    use_connection(monkeypatch, emulator, request_timeout=20)  # edited in Airflow
+    new = AzureDataReplicationAsyncHook()
+    await new.get_operation_status(**OPERATION)
+    assert await old.get_async_conn() is not await new.get_async_conn()
+    assert emulator.token_requests == 2
+    await old.close()
+    await new.close()
+    assert len(CLIENT_POOL) == 0
+
+
+async def test_reads_never_exceed_the_configured_rate(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, max_reads_per_second=5)
+    for i in range(16):
+        emulator.script_operation(f"op{i}", ["InProgress"])
+    started = time.monotonic()
+    await asyncio.gather(*(read_once(f"op{i}") for i in range(16)))
+    took = time.monotonic() - started
+    times = sorted(r.at for r in emulator.requests if r.kind == "arm")
+    assert len(times) == 16
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 5
+    assert took >= 15 * 1.1 / 5 - 0.1
+
+
+async def test_a_retry_after_slows_every_trigger_of_the_subscription(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, max_reads_per_second=1000)
+    for op in ("op1", "op2", "op3"):
+        emulator.script_operation(op, ["InProgress"] * 8 + ["Succeeded"])
+    emulator.add_fault(Fault.throttle("2", operation_id="op1", after=2))
+
+    def trigger(op: str) -> AzureDataReplicationOperationTrigger:
+        return AzureDataReplicationOperationTrigger(
+            operation_id=op, job_name="job1", vault_name="vault1", poll_interval=0.2
+        )
+
+    async def first_event(t):
+        async for event in t.run():
+            return event.payload
+
+    events = await asyncio.wait_for(
+        asyncio.gather(*(first_event(trigger(op)) for op in ("op1", "op2", "op3"))), 60
+    )
+    assert [e["operation_status"]["status"] for e in events] == ["Succeeded"] * 3
+    (throttled,) = [r for r in emulator.requests if r.status == 429]
+    # A read already on its way when the 429 went out may still land just after it.
+    during = [
+        r for r in emulator.requests if r.kind == "arm" and throttled.at + 0.1 < r.at < throttled.at + 1.95
+    ]
+    assert during == [], "another trigger read while the subscription was told to wait"
+
+
+async def test_waits_begun_together_do_not_poll_in_lock_step(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, max_reads_per_second=1000)
+    for i in range(20):
+        emulator.script_operation(f"op{i}", ["Succeeded"])
+
+    async def first_event(op):
+        trigger = AzureDataReplicationOperationTrigger(
+            operation_id=op, job_name="job1", vault_name="vault1", poll_interval=2
+        )
+        async for event in trigger.run():
+            return event.payload
+
+    await asyncio.gather(*(first_event(f"op{i}") for i in range(20)))
+    times = sorted(r.at for r in emulator.requests if r.kind == "arm")
+    assert times[-1] - times[0] > 0.8  # spread over the first poll interval, not all at once
+
+
+@pytest.fixture(autouse=True)
+def _pool_is_empty_after_each_test():
+    yield
+    assert len(CLIENT_POOL) == 0
