@@ -16,5 +16,7 @@ if [ ! -x "$VENV/bin/uv" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check uv
 fi
 echo "== installing (constraints: $CONSTRAINTS)"
-"$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -c "$CONSTRAINTS" -e ".[test]"
+# Bytecode compiled at install: this machine sets PYTHONDONTWRITEBYTECODE, and every Airflow
+# process would otherwise compile its imports from source (seconds each).
+"$VENV/bin/uv" pip install --quiet --compile-bytecode --python "$VENV/bin/python" -c "$CONSTRAINTS" -e ".[test]"
 export PATH="$PWD/$VENV/bin:$PATH"
