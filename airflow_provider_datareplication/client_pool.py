@@ -127,3 +127,38 @@ class AsyncClientPool:
 
 #: The process's pool (a triggerer's triggers all go through it).
 CLIENT_POOL = AsyncClientPool()
+
+_READS_UNDER_WAY: dict[
+    tuple[str, asyncio.AbstractEventLoop], asyncio.Future[AzureDataReplicationConnection]
+] = {}
+
+
+async def read_connection(conn_id: str, hook: Any) -> AzureDataReplicationConnection:
+    """
+    Read a connection with Airflow's async API; a read already under way is shared, not repeated.
+
+    Thousands of triggers rebuilt together after a triggerer restart would otherwise queue
+    thousands of identical reads (Airflow serves them one at a time). A read that has finished is
+    not reused: a trigger that starts later reads again, and sees the connection as edited since.
+
+    :param conn_id: The Airflow connection id.
+    :param hook: The hook (class) whose connection lookup to use.
+    """
+    key = (conn_id, asyncio.get_running_loop())
+    pending = _READS_UNDER_WAY.get(key)
+    if pending is None:
+
+        async def read() -> AzureDataReplicationConnection:
+            from airflow.providers.common.compat.connection import get_async_connection
+
+            from airflow_provider_datareplication.connection import AzureDataReplicationConnection
+
+            return AzureDataReplicationConnection.from_connection(
+                await get_async_connection(conn_id, hook=hook)
+            )
+
+        pending = asyncio.ensure_future(read())
+        _READS_UNDER_WAY[key] = pending
+        pending.add_done_callback(lambda _: _READS_UNDER_WAY.pop(key, None))
+    # Shielded: one waiter cancelled (its trigger gone) must not cancel the read for the others.
+    return await asyncio.shield(pending)

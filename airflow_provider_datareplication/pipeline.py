@@ -52,7 +52,8 @@ class RequestSettings:
     :param max_retry_after: The longest ``Retry-After`` slept through inside a call; a longer one
         ends the call with a transient error carrying it, for the caller to wait out.
     :param call_timeout: Seconds one call may take, retries and waits included.
-    :param max_connections: Most connections one asyncio client keeps open (its pool size).
+    :param max_connections: Most connections one asyncio client keeps open (its pool size; paced
+        reads need few, and each TLS connection holds a 256 KiB buffer).
     """
 
     connect_timeout: float = 10.0
@@ -62,7 +63,7 @@ class RequestSettings:
     backoff_max: float = 30.0
     max_retry_after: float = 60.0
     call_timeout: float = 120.0
-    max_connections: int = 100
+    max_connections: int = 16
 
     def transport_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for an azure-core transport or azure-identity credential."""
@@ -106,14 +107,20 @@ class ReadPacer:
         """Seconds until a ``Retry-After`` has elapsed, 0 when none is pending."""
         return max(0.0, self._hold_until - self._clock())
 
-    def check(self) -> None:
-        """Raise a transient error carrying the wait while a ``Retry-After`` runs; nothing is sent."""
+    def check(self) -> float:
+        """
+        Take a slot for a call's first attempt: return the seconds to wait for it.
+
+        Raises a transient error carrying the wait instead while a ``Retry-After`` runs, so the
+        caller waits it out (nothing is sent).
+        """
         held = self.held_for()
         if held > 0:
             raise AzureDataReplicationTransientError(
                 "Not sent: the service asked to wait (Retry-After) and that time has not elapsed",
                 retry_after=round(held, 3),
             )
+        return self.reserve()
 
 
 _SUBSCRIPTION = re.compile(r"/subscriptions/([^/?#]+)", re.IGNORECASE)
@@ -269,10 +276,12 @@ def build_client(
         pass
 
     class _Pacing(HTTPPolicy):
-        # Last before the wire: every attempt is paced, and token requests are not.
+        # Last before the wire. The hook paces a call's first attempt before entering the
+        # pipeline (a paced wait then holds no request); retries are paced here.
         def send(self, request: Any) -> Any:
             pacer = pacers.for_url(request.http_request.url)
-            time.sleep(pacer.reserve())
+            if request.context.get("retry_count"):
+                time.sleep(pacer.reserve())
             response = self.next.send(request)
             _observe(pacer, response)
             return response
@@ -350,7 +359,8 @@ def build_async_client(
     class _AsyncPacing(AsyncHTTPPolicy):
         async def send(self, request: Any) -> Any:
             pacer = pacers.for_url(request.http_request.url)
-            await asyncio.sleep(pacer.reserve())
+            if request.context.get("retry_count"):
+                await asyncio.sleep(pacer.reserve())
             response = await self.next.send(request)
             _observe(pacer, response)
             return response

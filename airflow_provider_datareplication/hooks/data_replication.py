@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -301,7 +303,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         from azure.core.rest import HttpRequest
 
         url = f"{self.connection.resource_manager_url}{path}"
-        self.read_pacers.for_url(url).check()
+        time.sleep(self.read_pacers.for_url(url).check())
         client = self.get_conn()
         try:
             response = client.send_request(HttpRequest("GET", url))
@@ -399,10 +401,9 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
     async def get_async_connection_settings(self) -> AzureDataReplicationConnection:
         """Read the connection's settings once, with Airflow's async connection API."""
         if self._connection is None:
-            from airflow.providers.common.compat.connection import get_async_connection
+            from airflow_provider_datareplication.client_pool import read_connection
 
-            conn = await get_async_connection(self.azure_data_replication_conn_id, hook=self)
-            self._connection = AzureDataReplicationConnection.from_connection(conn)
+            self._connection = await read_connection(self.azure_data_replication_conn_id, type(self))
         return self._connection
 
     async def _get_lease(self) -> ClientLease:
@@ -424,7 +425,7 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         connection = await self.get_async_connection_settings()
         url = f"{connection.resource_manager_url}{path}"
         lease = await self._get_lease()
-        lease.pacers.for_url(url).check()
+        await asyncio.sleep(lease.pacers.for_url(url).check())
         try:
             response = await lease.client.send_request(HttpRequest("GET", url))
         except AzureError as err:

@@ -42,13 +42,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--unknown-operations", default=None, help="status for unscripted operations (default: 404)"
     )
+    parser.add_argument(
+        "--auto-progress",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="unscripted operations answer InProgress until SECONDS after their first read, then Succeeded",
+    )
+    parser.add_argument(
+        "--arm-read-limit",
+        default=None,
+        metavar="BUCKET/REFILL",
+        help="throttle reads per subscription as ARM does, e.g. 250/25 (default: no limit)",
+    )
     parser.add_argument("--vault-name", default=None, help="default vault to put in the connection")
     parser.add_argument("--client-secret", default=None, help="the secret to accept (default: random)")
     parser.add_argument("--info-file", default=None, help="also write the printed JSON to this file")
     args = parser.parse_args(argv)
 
+    limit = tuple(float(part) for part in args.arm_read_limit.split("/")) if args.arm_read_limit else None
     emulator = DataReplicationEmulator(
-        port=args.port, unknown_operations=args.unknown_operations, client_secret=args.client_secret
+        port=args.port,
+        unknown_operations=args.unknown_operations,
+        auto_progress=args.auto_progress,
+        arm_read_limit=limit,  # type: ignore[arg-type]
+        client_secret=args.client_secret,
     )
     emulator.start()
     for operation_id, statuses in args.operation:

@@ -231,6 +231,10 @@ class DataReplicationEmulator:
     :param token_lifetime: ``expires_in`` of issued tokens, in seconds.
     :param unknown_operations: Status every GET of an unscripted operation answers; ``None``
         (default) answers 404 ResourceNotFound, as Azure does.
+    :param auto_progress: When set, an unscripted operation answers ``InProgress`` until this many
+        seconds after its first read, then ``Succeeded`` (for load tests with many operations).
+    :param arm_read_limit: ``(bucket, refill per second)``: throttle reads per subscription as ARM
+        does (a 429 with Retry-After once the bucket is empty); ``None`` for no limit.
     :param port: Port to bind on 127.0.0.1 (0: any free one).
     """
 
@@ -243,6 +247,8 @@ class DataReplicationEmulator:
         subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
         token_lifetime: int = 3599,
         unknown_operations: str | None = None,
+        auto_progress: float | None = None,
+        arm_read_limit: tuple[float, float] | None = None,
         port: int = 0,
     ) -> None:
         self.tenant_id = tenant_id
@@ -251,6 +257,9 @@ class DataReplicationEmulator:
         self.subscription_id = subscription_id
         self.token_lifetime = token_lifetime
         self.unknown_operations = unknown_operations
+        self.auto_progress = auto_progress
+        self.arm_read_limit = arm_read_limit
+        self._buckets: dict[str, tuple[float, float]] = {}
         self._port = port
         self._lock = threading.Lock()
         self._scripts: dict[str, _Script] = {}
@@ -432,16 +441,21 @@ class DataReplicationEmulator:
         with self._lock:
             return Counter(r.path for r in self.requests)
 
-    def stats(self) -> dict[str, Any]:
-        """Every counter, as JSON-ready data."""
+    def stats(self, *, with_requests: bool = True) -> dict[str, Any]:
+        """
+        Every counter, as JSON-ready data.
+
+        :param with_requests: Include the request log (long under load).
+        """
         with self._lock:
             return {
+                "now": time.monotonic(),
                 "token_requests": self.token_requests,
                 "open_connections": self.open_connections,
                 "max_open_connections": self.max_open_connections,
                 "connections_accepted": self.connections_accepted,
                 "requests_per_path": dict(Counter(r.path for r in self.requests)),
-                "requests": [asdict(r) for r in self.requests],
+                "requests": [asdict(r) for r in self.requests] if with_requests else [],
             }
 
     # -- behaviour (called from handler threads) ------------------------------------------------
@@ -461,6 +475,21 @@ class DataReplicationEmulator:
                     if fault.times == 0:
                         self._faults.remove(fault)
                 return fault
+        return None
+
+    def _throttled(self, subscription_id: str) -> float | None:
+        """Take a read from the subscription's ARM bucket; seconds to wait when it is empty."""
+        if self.arm_read_limit is None:
+            return None
+        size, refill = self.arm_read_limit
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(subscription_id.lower(), (size, now))
+            tokens = min(size, tokens + (now - last) * refill)
+            if tokens < 1:
+                self._buckets[subscription_id.lower()] = (tokens, now)
+                return (1 - tokens) / refill
+            self._buckets[subscription_id.lower()] = (tokens - 1, now)
         return None
 
     def _issue_token(self) -> str:
@@ -483,9 +512,13 @@ class DataReplicationEmulator:
         with self._lock:
             script = self._scripts.get(op)
             if script is None:
-                if self.unknown_operations is None:
+                if self.auto_progress is not None:
+                    script = _Script(["InProgress", "Succeeded"], {}, [0.0, self.auto_progress])
+                elif self.unknown_operations is not None:
+                    script = _Script([self.unknown_operations], {})
+                else:
                     return None
-                script = self._scripts[op] = _Script([self.unknown_operations], {})
+                self._scripts[op] = script
             now = time.monotonic()
             if script.started_at is None:
                 script.started_at = now
@@ -777,6 +810,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fault = emulator._take_fault("arm", op)
         if fault is not None and self._apply_fault(fault, "arm", op):
+            return
+        wait = emulator._throttled(sub)
+        if wait is not None:
+            self._record(429, "arm", op)
+            self._send(
+                429,
+                _arm_error(
+                    "TooManyRequests", "The request is being throttled as the limit has been reached."
+                ),
+                {"Retry-After": str(max(1, round(wait))), "x-ms-ratelimit-remaining-subscription-reads": "0"},
+            )
             return
         if not self._api_version_ok(query, KNOWN_API_VERSIONS, "arm", op):
             return

@@ -1,0 +1,357 @@
+"""
+Many waits in one triggerer: this provider's trigger against Airflow's ``DateTimeTrigger`` floor.
+
+For each N, a fresh interpreter runs N triggers on one asyncio loop until every one has fired,
+the way a triggerer does: N of this provider's triggers against the local emulator (in its own
+process, enforcing ARM's read limits per subscription), then N ``DateTimeTrigger`` (a trigger that
+only sleeps: the floor). Operations are spread 500 to a subscription (a wave of protected items
+per subscription); each is ``InProgress`` for ``--operation-seconds`` after its first read, then
+``Succeeded``. Printed per N: token requests, peak open TCP connections at the emulator, the
+busiest 1-second window of reads (per subscription, against the configured rate), 429s, event
+loop lag (sampled every 50 ms), RSS per waiting trigger for both kinds, and CPU seconds per poll.
+
+    python benchmarks/triggers.py                        # N = 100, 1000, 5000
+    python benchmarks/triggers.py --n 100 --output -     # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PER_SUBSCRIPTION = 500
+RATE = 15.0  # the connection's max_reads_per_second (the default)
+ARM_LIMIT = "250/25"  # ARM: a bucket of 250 reads per principal and subscription, refilled 25/s
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class LoopProbe:
+    """Samples event-loop lag every 50 ms and RSS every 250 ms while the triggers run."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self.peak_rss = 0.0
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        ticks = 0
+        while True:
+            expected = loop.time() + 0.05
+            await asyncio.sleep(0.05)
+            self.lags.append(max(0.0, loop.time() - expected))
+            ticks += 1
+            if ticks % 5 == 0:
+                self.peak_rss = max(self.peak_rss, rss_mib())
+
+
+def subscription(index: int) -> str:
+    return f"00000000-0000-0000-0000-{index // PER_SUBSCRIPTION:012d}"
+
+
+async def run_triggers(
+    kind: str, n: int, operation_seconds: float, poll_seconds: float, tag: str
+) -> dict[str, Any]:
+    if kind == "provider":
+        from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+        from airflow_provider_datareplication.triggers.data_replication import (
+            AzureDataReplicationOperationTrigger,
+        )
+
+        # Warm up: imports and the process's shared client are one-off costs, not per trigger. The
+        # warm hook stays open, so the triggers share its client (and its one token).
+        warm = AzureDataReplicationAsyncHook()
+        await warm.get_operation_status(
+            operation_id=f"warmup-{tag}",
+            job_name="job1",
+            vault_name="vault1",
+            subscription_id=subscription(0),
+        )
+
+        def make(i: int) -> Any:
+            return AzureDataReplicationOperationTrigger(
+                operation_id=f"{tag}-{i}",
+                job_name="job1",
+                vault_name="vault1",
+                subscription_id=subscription(i),
+                poll_interval=poll_seconds,
+            )
+    else:
+        import datetime
+
+        from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+        moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=operation_seconds)
+
+        def make(i: int) -> Any:
+            return DateTimeTrigger(moment=moment)
+
+    async def wait(trigger: Any) -> Any:
+        async for event in trigger.run():
+            return event.payload
+        return None
+
+    import gc
+
+    gc.collect()
+    probe = LoopProbe()
+    base_rss = rss_mib()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.monotonic()
+    sampler = asyncio.create_task(probe.run())
+    events = await asyncio.gather(*(wait(make(i)) for i in range(n)))
+    took = time.monotonic() - started
+    sampler.cancel()
+    if kind == "provider":
+        await warm.close()
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    lags = sorted(probe.lags)
+    ok = sum(1 for e in events if e and (kind != "provider" or e.get("event") == "terminal"))
+    return {
+        "kind": kind,
+        "n": n,
+        "fired": ok,
+        "seconds": took,
+        "cpu_seconds": cpu,
+        "rss_per_trigger_kib": max(0.0, probe.peak_rss - base_rss) * 1024 / n,
+        "lag_max": lags[-1] if lags else 0.0,
+        "lag_p99": lags[int(0.99 * (len(lags) - 1))] if lags else 0.0,
+    }
+
+
+def worker(args: argparse.Namespace) -> int:
+    """One measurement in this fresh interpreter; prints one JSON line."""
+    logging.basicConfig(level=logging.WARNING)
+    result = asyncio.run(
+        run_triggers(args.kind, args.n[0], args.operation_seconds, args.poll_seconds, args.tag)
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def emulator_stats(info: dict[str, Any]) -> dict[str, Any]:
+    import requests
+
+    answer = requests.get(f"{info['url']}/_emulator/stats", verify=info["ca_file"], timeout=60)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def reset(info: dict[str, Any]) -> None:
+    import requests
+
+    requests.post(
+        f"{info['url']}/_emulator/reset", json={}, verify=info["ca_file"], timeout=60
+    ).raise_for_status()
+
+
+def busiest_second(times: list[float]) -> int:
+    times = sorted(times)
+    best, j = 0, 0
+    for i, start in enumerate(times):
+        while j < len(times) and times[j] < start + 1.0:
+            j += 1
+        best = max(best, j - i)
+    return best
+
+
+def measure(ns: list[int], operation_seconds: float, poll_seconds: float) -> list[dict[str, Any]]:
+    """Run every N for both kinds; return one row per N."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        info_file = Path(tmp) / "emulator.json"
+        emulator = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "airflow_provider_datareplication.testing",
+                "--auto-progress",
+                str(operation_seconds),
+                "--arm-read-limit",
+                ARM_LIMIT,
+                "--info-file",
+                str(info_file),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(200):
+                if info_file.exists() and info_file.stat().st_size:
+                    break
+                time.sleep(0.05)
+            info = json.loads(info_file.read_text())
+            connection = info["connection"]
+            connection["extra"]["max_reads_per_second"] = RATE
+            connection["extra"].pop("subscriptionId", None)
+            env = {
+                **os.environ,
+                "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT": json.dumps(connection),
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            }
+            for n in ns:
+                row: dict[str, Any] = {"n": n}
+                for kind in ("provider", "floor"):
+                    reset(info)
+                    out = subprocess.run(
+                        [
+                            sys.executable,
+                            __file__,
+                            "--worker",
+                            "--kind",
+                            kind,
+                            "--n",
+                            str(n),
+                            "--operation-seconds",
+                            str(operation_seconds),
+                            "--poll-seconds",
+                            str(poll_seconds),
+                            "--tag",
+                            f"n{n}",
+                        ],
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                    )
+                    if out.returncode != 0:
+                        raise SystemExit(f"{kind} N={n} failed:\n{out.stderr[-3000:]}")
+                    row[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+                    if kind == "provider":
+                        stats = emulator_stats(info)
+                        reads = [
+                            r for r in stats["requests"] if r["kind"] == "arm" and "warmup" not in r["path"]
+                        ]
+                        by_subscription: dict[str, list[float]] = {}
+                        for r in reads:
+                            by_subscription.setdefault(r["path"].split("/")[2], []).append(r["at"])
+                        row["token_requests"] = stats["token_requests"]
+                        row["peak_connections"] = stats["max_open_connections"]
+                        row["reads"] = len(reads)
+                        row["status_429"] = sum(1 for r in reads if r["status"] == 429)
+                        row["busiest_second"] = max(busiest_second(t) for t in by_subscription.values())
+                        row["subscriptions"] = len(by_subscription)
+                rows.append(row)
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=30)
+    return rows
+
+
+def render(rows: list[dict[str, Any]], operation_seconds: float, poll_seconds: float) -> list[str]:
+    lines = [
+        f"Triggers on one asyncio loop until all fire. Operations: InProgress for {operation_seconds:g} s "
+        f"after their first read, then Succeeded; poll interval {poll_seconds:g} s; {PER_SUBSCRIPTION} "
+        f"operations per subscription; configured rate {RATE:g} reads/s per subscription; the emulator "
+        f"throttles as ARM does ({ARM_LIMIT} per subscription). Floor: Airflow's DateTimeTrigger, "
+        f"sleeping {operation_seconds:g} s.",
+        "",
+        "| N | fired | wall | token requests | peak TCP connections | reads | busiest 1 s (per subscription) "
+        "| 429s | loop lag max / p99 | RSS per waiting trigger (floor) | CPU per poll |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ours, floor = row["provider"], row["floor"]
+        cpu_per_poll = ours["cpu_seconds"] / max(row["reads"], 1)
+        lines.append(
+            f"| {row['n']} | {ours['fired']}/{row['n']} | {ours['seconds']:.0f} s | {row['token_requests']} "
+            f"| {row['peak_connections']} | {row['reads']} | {row['busiest_second']} (limit {RATE:g}) "
+            f"| {row['status_429']} | {ours['lag_max'] * 1000:.0f} / {ours['lag_p99'] * 1000:.0f} ms "
+            f"| {ours['rss_per_trigger_kib']:.1f} KiB ({floor['rss_per_trigger_kib']:.1f} KiB, "
+            f"{ours['rss_per_trigger_kib'] / max(floor['rss_per_trigger_kib'], 0.01):.2f}x) "
+            f"| {cpu_per_poll * 1000:.2f} ms |"
+        )
+    lines.append("")
+    lines.append(
+        "Floor loop lag max / p99: "
+        + ", ".join(
+            f"N={row['n']}: {row['floor']['lag_max'] * 1000:.0f} / {row['floor']['lag_p99'] * 1000:.0f} ms"
+            for row in rows
+        )
+    )
+    return lines
+
+
+def targets(rows: list[dict[str, Any]]) -> list[str]:
+    """Check each target; one line per target and N."""
+    checks = []
+    for row in rows:
+        ours, floor = row["provider"], row["floor"]
+        n = row["n"]
+        checks += [
+            (f"N={n}: every trigger fired", ours["fired"] == n),
+            (f"N={n}: one token request for the connection", row["token_requests"] == 1),
+            (
+                f"N={n}: open connections bounded by the pool (100 + 1 for the token)",
+                row["peak_connections"] <= 101,
+            ),
+            (f"N={n}: no 1 s window above {RATE:g} reads per subscription", row["busiest_second"] <= RATE),
+            (
+                f"N={n}: memory per waiting trigger within 2x the DateTimeTrigger floor",
+                ours["rss_per_trigger_kib"] <= 2 * max(floor["rss_per_trigger_kib"], 1.0),
+            ),
+        ]
+        if n >= 5000:
+            checks.append((f"N={n}: loop lag max under 0.2 s", ours["lag_max"] < 0.2))
+    return [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, action="append", help="number of triggers (repeatable)")
+    parser.add_argument("--operation-seconds", type=float, default=20.0)
+    parser.add_argument("--poll-seconds", type=float, default=30.0)
+    parser.add_argument("--parse-runs", type=int, default=7)
+    parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"), help="file, or - for none")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--kind", default="provider", help=argparse.SUPPRESS)
+    parser.add_argument("--tag", default="run", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from parse_time import report as parse_report
+
+    ns = args.n or [100, 1000, 5000]
+    rows = measure(ns, args.operation_seconds, args.poll_seconds)
+    lines = render(rows, args.operation_seconds, args.poll_seconds)
+    parse_lines, parse = parse_report(args.parse_runs, compare_azure=True)
+    parse_ok = parse["added_ratio"] <= 0.05
+    memory_ok = parse["added_rss_mib"] <= 3
+    checks = [
+        *targets(rows),
+        f"- [{'x' if parse_ok else ' '}] parse time added at most 5% ({parse['added_ratio']:.1%})",
+        f"- [{'x' if memory_ok else ' '}] peak memory added at most 3 MiB "
+        f"({parse['added_rss_mib']:+.1f} MiB)",
+    ]
+    text = "\n".join([*lines, "", *parse_lines, "", "Targets:", "", *checks])
+    print(text)
+    if args.output != "-":
+        command = "python benchmarks/triggers.py" + "".join(f" --n {n}" for n in (args.n or []))
+        Path(args.output).write_text(
+            "# Performance\n\n"
+            f"The benchmark's own output, on this project's 2-core machine ({time.strftime('%Y-%m-%d')}),\n"
+            f"from `{command}` (or `bash scripts/benchmark.sh`).\n\n" + text + "\n"
+        )
+    return 0 if all(line.startswith("- [x]") for line in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
