@@ -75,29 +75,50 @@ class ReadPacer:
     Pace the reads of one (principal, subscription): at most ``rate`` per second, evenly spaced.
 
     None goes out before a ``Retry-After`` the service gave has elapsed. Every client that reads
-    through the same pacer shares both, so a 429 answered to one slows them all. Not
-    thread-safe: one event loop, or one thread, per pacer.
+    through the same pacer shares both, so a 429 answered to one slows them all. The spacing is
+    counted from the moment each read was let go, so readers woken late by a busy event loop do
+    not go out in a bunch. One event loop, or one thread, per pacer.
 
     :param rate: Most reads per second.
     :param clock: A monotonic clock (for tests).
+    :param sleep: A blocking sleep (for tests).
     """
 
     #: Slack in the spacing, so a request delayed on its way (a TLS handshake, a busy loop) never
     #: lets the server see more than ``rate`` reads in one second.
     MARGIN = 0.1
 
-    def __init__(self, rate: float, clock: Any = time.monotonic) -> None:
+    def __init__(self, rate: float, clock: Any = time.monotonic, sleep: Any = time.sleep) -> None:
         self.interval = (1.0 + self.MARGIN) / rate
         self._clock = clock
-        self._next_slot = 0.0
+        self._sleep = sleep
+        self._last_read = float("-inf")
         self._hold_until = 0.0
+        self._lock: Any = None
 
-    def reserve(self) -> float:
-        """Take the next free slot; return the seconds to wait before sending in it."""
+    def _wait(self) -> float:
+        """Seconds until the next read may go; 0 means it goes now (and is counted)."""
         now = self._clock()
-        slot = max(now, self._next_slot, self._hold_until)
-        self._next_slot = slot + self.interval
-        return slot - now
+        wait = max(self._last_read + self.interval, self._hold_until) - now
+        if wait <= 0:
+            self._last_read = now
+            return 0.0
+        return wait
+
+    def wait_turn(self) -> None:
+        """Block until this read may go."""
+        while (wait := self._wait()) > 0:
+            self._sleep(wait)
+
+    async def turn(self) -> None:
+        """Wait, first come first served, until this read may go."""
+        import asyncio
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            while (wait := self._wait()) > 0:
+                await asyncio.sleep(wait)
 
     def hold_off(self, seconds: float) -> None:
         """Send nothing for ``seconds`` from now (never shortens an earlier hold)."""
@@ -107,20 +128,14 @@ class ReadPacer:
         """Seconds until a ``Retry-After`` has elapsed, 0 when none is pending."""
         return max(0.0, self._hold_until - self._clock())
 
-    def check(self) -> float:
-        """
-        Take a slot for a call's first attempt: return the seconds to wait for it.
-
-        Raises a transient error carrying the wait instead while a ``Retry-After`` runs, so the
-        caller waits it out (nothing is sent).
-        """
+    def check(self) -> None:
+        """Raise a transient error carrying the wait while a ``Retry-After`` runs (nothing is sent)."""
         held = self.held_for()
         if held > 0:
             raise AzureDataReplicationTransientError(
                 "Not sent: the service asked to wait (Retry-After) and that time has not elapsed",
                 retry_after=round(held, 3),
             )
-        return self.reserve()
 
 
 _SUBSCRIPTION = re.compile(r"/subscriptions/([^/?#]+)", re.IGNORECASE)
@@ -281,7 +296,7 @@ def build_client(
         def send(self, request: Any) -> Any:
             pacer = pacers.for_url(request.http_request.url)
             if request.context.get("retry_count"):
-                time.sleep(pacer.reserve())
+                pacer.wait_turn()
             response = self.next.send(request)
             _observe(pacer, response)
             return response
@@ -340,8 +355,6 @@ def build_async_client(
     :param pacers: Read pacing and ``Retry-After`` memory, per subscription.
     :param ca_bundle: CA certificates to trust instead of the system's.
     """
-    import asyncio
-
     from azure.core import AsyncPipelineClient
     from azure.core.pipeline.policies import (
         AsyncHTTPPolicy,
@@ -360,7 +373,7 @@ def build_async_client(
         async def send(self, request: Any) -> Any:
             pacer = pacers.for_url(request.http_request.url)
             if request.context.get("retry_count"):
-                await asyncio.sleep(pacer.reserve())
+                await pacer.turn()
             response = await self.next.send(request)
             _observe(pacer, response)
             return response

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +32,8 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from airflow_provider_datareplication.client_pool import ClientLease
+
+DEFAULT_REQUEST_SETTINGS = RequestSettings()
 
 #: api-version of "Subscriptions - Get", the request :meth:`test_connection` sends.
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
@@ -112,7 +112,7 @@ class _AzureDataReplicationHookBase(BaseHook):
     ) -> None:
         super().__init__()
         self.azure_data_replication_conn_id = azure_data_replication_conn_id
-        self.request_settings = request_settings or RequestSettings()
+        self.request_settings = request_settings or DEFAULT_REQUEST_SETTINGS
         self._connection: AzureDataReplicationConnection | None = None
 
     def _resolve(
@@ -303,7 +303,9 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         from azure.core.rest import HttpRequest
 
         url = f"{self.connection.resource_manager_url}{path}"
-        time.sleep(self.read_pacers.for_url(url).check())
+        pacer = self.read_pacers.for_url(url)
+        pacer.check()
+        pacer.wait_turn()
         client = self.get_conn()
         try:
             response = client.send_request(HttpRequest("GET", url))
@@ -425,7 +427,9 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         connection = await self.get_async_connection_settings()
         url = f"{connection.resource_manager_url}{path}"
         lease = await self._get_lease()
-        await asyncio.sleep(lease.pacers.for_url(url).check())
+        pacer = lease.pacers.for_url(url)
+        pacer.check()
+        await pacer.turn()
         try:
             response = await lease.client.send_request(HttpRequest("GET", url))
         except AzureError as err:

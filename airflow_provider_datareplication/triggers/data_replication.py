@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
 
     from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
     from airflow_provider_datareplication.job_operation import JobOperation
+
+# One module logger rather than a logger per trigger instance: a triggerer holds thousands of
+# waits, and the triggerer routes records to each task's log by context, whichever logger wrote them.
+log = logging.getLogger(__name__)
 
 #: Event kinds, under the event's ``"event"`` key.
 EVENT_TERMINAL = "terminal"
@@ -112,12 +117,13 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         yield TriggerEvent(payload)
 
     async def _wait_for_terminal(self, hook: AzureDataReplicationAsyncHook) -> dict[str, Any]:
-        from airflow_provider_datareplication.exceptions import (
-            AzureDataReplicationError,
-            AzureDataReplicationTransientError,
-        )
-
         try:
+            # Triggers rebuilt together share one connection read and wake together: sleep the
+            # first-poll spread before doing anything else, so their work is spread too.
+            await hook.get_async_connection_settings()
+            first = random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
+            if self.deadline is None or time.time() + first < self.deadline:
+                await asyncio.sleep(first)
             operation = await hook.resolve_operation(
                 operation_id=self.operation_id,
                 job_name=self.job_name,
@@ -129,27 +135,47 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         except Exception as err:  # a missing or broken connection, a bad identifier: all final
             return {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
 
-        delay = random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
+        delay = 0.0
         while True:
             timed_out = await self._sleep(delay, operation)
             if timed_out is not None:
                 return timed_out
             delay = self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)
-            try:
-                status = await hook.get_operation_status(**operation.to_dict())
-            except AzureDataReplicationTransientError as err:
-                delay = max(delay, err.retry_after or 0.0)
-                self.log.warning("%s; polling again in %.3g s", err, delay)
-                continue
-            except (AzureDataReplicationError, ValueError) as err:
-                return {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
-            if status.is_terminal:
-                return {
-                    "event": EVENT_TERMINAL,
-                    "operation_status": status.to_dict(),
-                    "operation": operation.to_dict(),
-                }
-            self.log.info("%s is %s; polling again in %.3g s", operation.describe(), status.status, delay)
+            event, retry_after = await self._poll(hook, operation, delay)
+            if event is not None:
+                return event
+            delay = max(delay, retry_after)
+
+    async def _poll(
+        self, hook: AzureDataReplicationAsyncHook, operation: JobOperation, delay: float
+    ) -> tuple[dict[str, Any] | None, float]:
+        """
+        Read the status once: the event when the wait is over, else the ``Retry-After`` to honour.
+
+        A method of its own so the status read goes out of scope before the trigger sleeps:
+        thousands of waiting triggers should not each hold their last answer.
+        """
+        from airflow_provider_datareplication.exceptions import (
+            AzureDataReplicationError,
+            AzureDataReplicationTransientError,
+        )
+
+        try:
+            status = await hook.get_operation_status(**operation.to_dict())
+        except AzureDataReplicationTransientError as err:
+            log.warning("%s; polling again in %.3g s", err, max(delay, err.retry_after or 0.0))
+            return None, err.retry_after or 0.0
+        except (AzureDataReplicationError, ValueError) as err:
+            return {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}, 0.0
+        if status.is_terminal:
+            event = {
+                "event": EVENT_TERMINAL,
+                "operation_status": status.to_dict(),
+                "operation": operation.to_dict(),
+            }
+            return event, 0.0
+        log.info("%s is %s; polling again in %.3g s", operation.describe(), status.status, delay)
+        return None, 0.0
 
     async def _sleep(self, delay: float, operation: JobOperation) -> dict[str, Any] | None:
         """Sleep until the next poll; return the timeout event when the deadline comes first."""
