@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from airflow_provider_datareplication.pipeline import ReadPacers, RequestSettings
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ClientLease:
     """
     One user's hold on a shared client; give it back with :meth:`AsyncClientPool.release`.

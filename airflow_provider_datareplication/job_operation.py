@@ -19,7 +19,7 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobOperation:
     """
     One asynchronous operation of a job in a replication vault, with every identifier checked.

@@ -45,15 +45,20 @@ class LoopProbe:
 
     def __init__(self) -> None:
         self.lags: list[float] = []
+        self.worst_at = 0.0
         self.peak_rss = 0.0
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        started = loop.time()
         ticks = 0
         while True:
             expected = loop.time() + 0.05
             await asyncio.sleep(0.05)
-            self.lags.append(max(0.0, loop.time() - expected))
+            lag = max(0.0, loop.time() - expected)
+            if not self.lags or lag > max(self.lags):
+                self.worst_at = expected - started
+            self.lags.append(lag)
             ticks += 1
             if ticks % 5 == 0:
                 self.peak_rss = max(self.peak_rss, rss_mib())
@@ -108,6 +113,18 @@ async def run_triggers(
     import gc
 
     gc.collect()
+    if os.environ.get("BENCH_GC_FREEZE"):
+        gc.freeze()  # what Airflow's DAG processor does after start-up; the triggerer does not
+    pauses: list[float] = []
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        elif info["generation"] == 2:
+            pauses.append(time.perf_counter() - gc_started[0])
+
+    gc.callbacks.append(on_gc)
     probe = LoopProbe()
     base_rss = rss_mib()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -116,6 +133,7 @@ async def run_triggers(
     events = await asyncio.gather(*(wait(make(i)) for i in range(n)))
     took = time.monotonic() - started
     sampler.cancel()
+    gc.callbacks.remove(on_gc)
     if kind == "provider":
         await warm.close()
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -131,6 +149,9 @@ async def run_triggers(
         "rss_per_trigger_kib": max(0.0, probe.peak_rss - base_rss) * 1024 / n,
         "lag_max": lags[-1] if lags else 0.0,
         "lag_p99": lags[int(0.99 * (len(lags) - 1))] if lags else 0.0,
+        "worst_lag_at": probe.worst_at,
+        "full_gc_max": max(pauses, default=0.0),
+        "full_gcs": len(pauses),
     }
 
 
@@ -206,15 +227,17 @@ def measure(ns: list[int], operation_seconds: float, poll_seconds: float) -> lis
             }
             for n in ns:
                 row: dict[str, Any] = {"n": n}
-                for kind in ("provider", "floor"):
+                kinds = ["provider", "floor"] + (["provider_frozen"] if n >= 5000 else [])
+                for kind in kinds:
                     reset(info)
+                    worker_env = {**env, "BENCH_GC_FREEZE": "1"} if kind == "provider_frozen" else env
                     out = subprocess.run(
                         [
                             sys.executable,
                             __file__,
                             "--worker",
                             "--kind",
-                            kind,
+                            kind.removesuffix("_frozen"),
                             "--n",
                             str(n),
                             "--operation-seconds",
@@ -224,7 +247,7 @@ def measure(ns: list[int], operation_seconds: float, poll_seconds: float) -> lis
                             "--tag",
                             f"n{n}",
                         ],
-                        env=env,
+                        env=worker_env,
                         capture_output=True,
                         text=True,
                     )
@@ -277,7 +300,22 @@ def render(rows: list[dict[str, Any]], operation_seconds: float, poll_seconds: f
         )
     lines.append("")
     lines.append(
-        "Floor loop lag max / p99: "
+        "Full garbage collections (CPython generation 2) during this provider's runs, longest: "
+        + ", ".join(
+            f"N={row['n']}: {row['provider']['full_gc_max'] * 1000:.0f} ms ({row['provider']['full_gcs']} runs)"
+            for row in rows
+        )
+    )
+    for row in rows:
+        if "provider_frozen" in row:
+            frozen = row["provider_frozen"]
+            lines.append(
+                f"Same N={row['n']} run with `gc.freeze()` after start-up (the process's modules out of the "
+                f"collector's way): loop lag max / p99 {frozen['lag_max'] * 1000:.0f} / "
+                f"{frozen['lag_p99'] * 1000:.0f} ms, longest full collection {frozen['full_gc_max'] * 1000:.0f} ms."
+            )
+    lines.append(
+        "Floor loop lag max / p99 (all its triggers fire in the same instant): "
         + ", ".join(
             f"N={row['n']}: {row['floor']['lag_max'] * 1000:.0f} / {row['floor']['lag_p99'] * 1000:.0f} ms"
             for row in rows

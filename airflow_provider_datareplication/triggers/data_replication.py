@@ -111,6 +111,12 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         """Poll until terminal; yield exactly one event."""
         from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
 
+        # Waits begun (or rebuilt after a triggerer restart) together first sleep a random part of
+        # the poll interval, before doing any work: their polls, and their work, are spread out.
+        first = random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
+        if self.deadline is not None:
+            first = min(first, max(self.deadline - time.time(), 0.0))
+        await asyncio.sleep(first)
         async with AzureDataReplicationAsyncHook(self.azure_data_replication_conn_id) as hook:
             payload = await self._wait_for_terminal(hook)
         # Yielded after the hook is closed, so nothing stays open whatever the triggerer does next.
@@ -118,12 +124,6 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
 
     async def _wait_for_terminal(self, hook: AzureDataReplicationAsyncHook) -> dict[str, Any]:
         try:
-            # Triggers rebuilt together share one connection read and wake together: sleep the
-            # first-poll spread before doing anything else, so their work is spread too.
-            await hook.get_async_connection_settings()
-            first = random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
-            if self.deadline is None or time.time() + first < self.deadline:
-                await asyncio.sleep(first)
             operation = await hook.resolve_operation(
                 operation_id=self.operation_id,
                 job_name=self.job_name,
