@@ -100,6 +100,9 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_datareplication.triggers.data_replication"],
             }
         ],
+        "extra-links": [
+            "airflow_provider_datareplication.links.data_replication.AzureDataReplicationJobLink"
+        ],
         "connection-types": [
             {
                 "connection-type": "azure_data_replication",

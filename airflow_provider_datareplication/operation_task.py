@@ -110,6 +110,19 @@ class OperationTaskMixin:
         # The message is already complete; the error's own fields are not needed again.
         raise error_class(message)
 
+    def remember_portal_link(self, context: Any, operation: JobOperation) -> None:
+        """
+        Store the "Azure portal" link of the operation's job for this task instance.
+
+        :param context: The task's context (nothing is stored without a task instance).
+        :param operation: The resolved operation.
+        """
+        from airflow_provider_datareplication.links.data_replication import XCOM_KEY, job_portal_url
+
+        ti = context.get("ti") if isinstance(context, dict) or hasattr(context, "get") else None
+        if ti is not None:
+            ti.xcom_push(key=XCOM_KEY, value=job_portal_url(self.hook.connection, operation))
+
     def close_hook(self) -> None:
         """Close the hook if this run opened one."""
         hook = self.__dict__.pop("hook", None)

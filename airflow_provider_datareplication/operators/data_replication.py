@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
 from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION
+from airflow_provider_datareplication.links.data_replication import AzureDataReplicationJobLink
 from airflow_provider_datareplication.operation_task import OPERATION_TEMPLATE_FIELDS, OperationTaskMixin
 from airflow_provider_datareplication.version_compat import BaseOperator, conf
 
@@ -34,6 +35,7 @@ class AzureDataReplicationOperationStatusOperator(OperationTaskMixin, BaseOperat
     """
 
     template_fields = OPERATION_TEMPLATE_FIELDS
+    operator_extra_links = (AzureDataReplicationJobLink(),)
     ui_color = "#0078d4"
 
     def __init__(
@@ -74,6 +76,7 @@ class AzureDataReplicationOperationStatusOperator(OperationTaskMixin, BaseOperat
         from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
 
         try:
+            self.remember_portal_link(context, self.resolve_operation())
             deadline = time.monotonic() + self.wait_timeout
             while True:
                 try:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
 from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION
+from airflow_provider_datareplication.links.data_replication import AzureDataReplicationJobLink
 from airflow_provider_datareplication.operation_task import OPERATION_TEMPLATE_FIELDS, OperationTaskMixin
 from airflow_provider_datareplication.version_compat import BaseSensorOperator, PokeReturnValue, conf
 
@@ -49,6 +50,7 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
     """
 
     template_fields = OPERATION_TEMPLATE_FIELDS
+    operator_extra_links = (AzureDataReplicationJobLink(),)
     ui_color = "#0078d4"
 
     def __init__(
@@ -159,6 +161,7 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
     def execute(self, context: Any) -> Any:
         """Poke, reschedule, or check once and defer to the triggerer until terminal."""
         try:
+            self.remember_portal_link(context, self.resolve_operation())
             if not self.deferrable:
                 return super().execute(context)
             return self._execute_deferrable(context)
@@ -193,4 +196,7 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
         """Turn the trigger's event into the task's outcome (Airflow applies soft_fail on the way out)."""
         from airflow_provider_datareplication.version_compat import AirflowSensorTimeout
 
-        return self.finish(*self.status_from_event(event, timeout_error=AirflowSensorTimeout))
+        status, operation = self.status_from_event(event, timeout_error=AirflowSensorTimeout)
+        if self.start_from_trigger:  # execute() never ran: store the link now
+            self.remember_portal_link(context, operation)
+        return self.finish(status, operation)

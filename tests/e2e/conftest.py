@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 DAGS = Path(__file__).parent / "dags"
+#: Where Airflow 3 stores the "Azure portal" link it drew from the task's own XCom at the end.
+LINK_KEY = "_link_AzureDataReplicationJobLink"
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +43,7 @@ class RunResult:
     states: dict[str, str]
     ended: dict[str, float]
     xcom: dict[str, Any]
+    links: dict[str, Any]
     output: str
 
 
@@ -67,14 +70,15 @@ def run_dag(e2e_dags, airflow_db, capfd, emulator, monkeypatch):
         instances = dag_run.get_task_instances()
         with sqlite3.connect(airflow_db) as db:
             rows = db.execute(
-                "select task_id, value from xcom where dag_id = ? and run_id = ? and key = 'return_value'",
+                "select task_id, key, value from xcom where dag_id = ? and run_id = ?",
                 (dag_id, dag_run.run_id),
             ).fetchall()
         result = RunResult(
             state=str(dag_run.state),
             states={ti.task_id: str(ti.state) for ti in instances},
             ended={ti.task_id: ti.end_date.timestamp() for ti in instances if ti.end_date},
-            xcom={task_id: json.loads(value) for task_id, value in rows},
+            xcom={task_id: json.loads(value) for task_id, key, value in rows if key == "return_value"},
+            links={task_id: json.loads(value) for task_id, key, value in rows if key == LINK_KEY},
             output=output,
         )
         assert_no_secrets(emulator, output + json.dumps(result.xcom) + logs_text())

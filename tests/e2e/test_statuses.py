@@ -29,6 +29,12 @@ def test_statuses_end_each_task_as_airflow_users_expect(emulator, run_dag):
         else:
             assert result.xcom[task]["status"] == case.xcom_status, task
             assert set(result.xcom[task]) >= {"id", "name", "status", "startTime", "endTime"}
+    # The "Azure portal" link, drawn from what each task stored when it ran: rendered, no template.
+    for task in ("succeeded_poke", "succeeded_deferrable", "report"):
+        assert result.links[task].startswith("https://portal.azure.com/#@")
+        assert result.links[task].endswith(
+            "/providers/Microsoft.DataReplication/replicationVaults/vault1/jobs/job1"
+        )
     for mode in MODES:
         assert "ReplicationFailed: Disk offline" in result.output
         assert f"operation 'failed-{mode}' of job 'job1' in vault 'vault1'" in result.output

@@ -35,6 +35,9 @@ class TaskInstance:
     def get_first_reschedule_date(self, context):
         return None
 
+    def xcom_push(self, key, value):
+        pass
+
 
 def sensor(**kwargs):
     return AzureDataReplicationOperationSensor(

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+
+from airflow_provider_datareplication.connection import AzureDataReplicationConnection
+from airflow_provider_datareplication.job_operation import JobOperation
+from airflow_provider_datareplication.links.data_replication import (
+    XCOM_KEY,
+    AzureDataReplicationJobLink,
+    job_portal_url,
+)
+from airflow_provider_datareplication.operators.data_replication import (
+    AzureDataReplicationOperationStatusOperator,
+)
+from airflow_provider_datareplication.sensors.data_replication import AzureDataReplicationOperationSensor
+from tests.helpers import OPERATION, SUBSCRIPTION_ID, TENANT_ID
+
+JOB = JobOperation(
+    subscription_id=SUBSCRIPTION_ID,
+    resource_group_name="rg (prod)",
+    vault_name="vault1",
+    job_name="job1",
+    operation_id="op/1",
+)
+
+
+class Conn:
+    conn_id = "c"
+    conn_type = "azure_data_replication"
+    login = None
+    password = None
+
+    def __init__(self, **extra):
+        self.extra = json.dumps({"tenantId": TENANT_ID, **extra})
+
+
+class TaskInstance:
+    def __init__(self) -> None:
+        self.pushed: dict[str, object] = {}
+
+    def xcom_push(self, key, value):
+        self.pushed[key] = value
+
+    def get_first_reschedule_date(self, context):
+        return None
+
+
+def test_portal_url_follows_the_cloud_and_encodes_the_job():
+    public = job_portal_url(AzureDataReplicationConnection.from_connection(Conn()), JOB)
+    assert public == (
+        f"https://portal.azure.com/#@{TENANT_ID}/resource/subscriptions/{SUBSCRIPTION_ID}"
+        "/resourceGroups/rg%20%28prod%29/providers/Microsoft.DataReplication/replicationVaults/vault1/jobs/job1"
+    )
+    china = job_portal_url(AzureDataReplicationConnection.from_connection(Conn(cloud="AzureChinaCloud")), JOB)
+    assert china.startswith("https://portal.azure.cn/#@")
+    gov = job_portal_url(AzureDataReplicationConnection.from_connection(Conn(cloud="AzureUSGovernment")), JOB)
+    assert gov.startswith("https://portal.azure.us/#@")
+
+
+def test_tasks_store_the_rendered_link_when_they_run(emulator):
+    emulator.script_operation("op1", ["Succeeded"])
+    for task in (
+        AzureDataReplicationOperationSensor(task_id="wait", **OPERATION),
+        AzureDataReplicationOperationStatusOperator(task_id="report", **OPERATION),
+    ):
+        ti = TaskInstance()
+        task.execute({"ti": ti})
+        link = ti.pushed[XCOM_KEY]
+        assert link.endswith("/replicationVaults/vault1/jobs/job1")
+        assert "{{" not in link
+        assert [type(x) for x in task.operator_extra_links] == [AzureDataReplicationJobLink]
+
+
+def test_link_is_named_and_registered():
+    from airflow_provider_datareplication.get_provider_info import get_provider_info
+
+    assert AzureDataReplicationJobLink.name == "Azure portal"
+    assert get_provider_info()["extra-links"] == [
+        "airflow_provider_datareplication.links.data_replication.AzureDataReplicationJobLink"
+    ]
