@@ -354,8 +354,8 @@ def targets(rows: list[dict[str, Any]]) -> list[str]:
             (f"N={n}: every trigger fired", ours["fired"] == n),
             (f"N={n}: one token request for the connection", row["token_requests"] == 1),
             (
-                f"N={n}: open connections bounded by the pool (100 + 1 for the token)",
-                row["peak_connections"] <= 101,
+                f"N={n}: open connections bounded by the pool ({POOL} + 1 for the token)",
+                row["peak_connections"] <= POOL + 1,
             ),
             (f"N={n}: no 1 s window above {RATE:g} reads per subscription", row["busiest_second"] <= RATE),
             (

@@ -55,3 +55,14 @@ def mock_token_endpoint(requests_mock: Any, authority: str = "https://login.micr
             "access_token": ACCESS_TOKEN,
         },
     )
+
+
+async def connections_closed(emulator: Any, seconds: float = 2.0) -> bool:
+    """Wait (a little) until the emulator sees no open connection; whether it got there."""
+    import asyncio
+
+    for _ in range(int(seconds / 0.02)):
+        if emulator.open_connections == 0:
+            return True
+        await asyncio.sleep(0.02)
+    return emulator.open_connections == 0

@@ -13,7 +13,7 @@ from airflow_provider_datareplication.hooks.data_replication import AzureDataRep
 from airflow_provider_datareplication.pipeline import RequestSettings
 from airflow_provider_datareplication.testing.emulator import Fault
 from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
-from tests.helpers import OPERATION
+from tests.helpers import OPERATION, connections_closed
 
 
 def use_connection(monkeypatch, emulator, **extra):
@@ -25,13 +25,6 @@ def use_connection(monkeypatch, emulator, **extra):
 async def read_once(operation_id: str, settings: RequestSettings | None = None) -> str | None:
     async with AzureDataReplicationAsyncHook(request_settings=settings) as hook:
         return (await hook.get_operation_status(**{**OPERATION, "operation_id": operation_id})).status
-
-
-async def wait_closed(emulator) -> None:
-    for _ in range(100):
-        if emulator.open_connections == 0:
-            return
-        await asyncio.sleep(0.02)
 
 
 async def test_many_hooks_share_one_token_and_a_bounded_pool(emulator, monkeypatch):
@@ -46,8 +39,7 @@ async def test_many_hooks_share_one_token_and_a_bounded_pool(emulator, monkeypat
     # The pool is 5 connections (and one for the token request).
     assert emulator.max_open_connections <= 6
     assert len(CLIENT_POOL) == 0
-    await wait_closed(emulator)
-    assert emulator.open_connections == 0
+    assert await connections_closed(emulator)
 
 
 async def test_client_is_closed_after_the_last_user_only(emulator, monkeypatch):
@@ -64,8 +56,7 @@ async def test_client_is_closed_after_the_last_user_only(emulator, monkeypatch):
     await second.get_operation_status(**OPERATION)
     await second.close()
     assert len(CLIENT_POOL) == 0
-    await wait_closed(emulator)
-    assert emulator.open_connections == 0
+    assert await connections_closed(emulator)
     assert emulator.token_requests == 1
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 
@@ -14,7 +13,7 @@ from airflow_provider_datareplication.exceptions import (
 from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
 from airflow_provider_datareplication.pipeline import RequestSettings
 from airflow_provider_datareplication.testing.emulator import Fault
-from tests.helpers import OPERATION
+from tests.helpers import OPERATION, connections_closed
 
 
 async def test_reads_status_over_https_with_one_token(emulator):
@@ -34,11 +33,7 @@ async def test_leaving_the_context_closes_session_and_credential(emulator):
         await hook.get_operation_status(**OPERATION)
         assert emulator.open_connections >= 1
     # Both the ARM session and the credential's own (token requests) are closed: no socket stays open.
-    for _ in range(50):
-        if emulator.open_connections == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert emulator.open_connections == 0
+    assert await connections_closed(emulator)
 
 
 async def test_errors_are_typed_like_the_sync_hook(emulator):

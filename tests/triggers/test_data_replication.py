@@ -8,7 +8,7 @@ import pytest
 
 from airflow_provider_datareplication.testing.emulator import Fault
 from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
-from tests.helpers import SUBSCRIPTION_ID
+from tests.helpers import SUBSCRIPTION_ID, connections_closed
 
 KWARGS = {
     "subscription_id": SUBSCRIPTION_ID,
@@ -125,11 +125,7 @@ async def test_cancellation_propagates_and_closes_everything(emulator):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for _ in range(50):
-        if emulator.open_connections == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert emulator.open_connections == 0
+    assert await connections_closed(emulator)
 
 
 async def test_rebuilt_trigger_carries_on_the_same_wait(emulator):
