@@ -119,7 +119,7 @@ class OperationTaskMixin:
         """
         from airflow_provider_datareplication.links.data_replication import XCOM_KEY, job_portal_url
 
-        ti = context.get("ti") if isinstance(context, dict) or hasattr(context, "get") else None
+        ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(key=XCOM_KEY, value=job_portal_url(self.hook.connection, operation))
 
