@@ -78,7 +78,6 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
         self.azure_data_replication_conn_id = azure_data_replication_conn_id
         self.raise_on_failure = raise_on_failure
         self.deferrable = deferrable or start_from_trigger
-        self._hold_off_until = 0.0
         if start_from_trigger:
             self._start_from_trigger()
 
@@ -137,7 +136,6 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
         try:
             status = self.hook.get_operation_status(**operation.to_dict())
         except AzureDataReplicationTransientError as err:
-            self._hold_off_until = time.monotonic() + (err.retry_after or 0.0)
             self.log.warning("%s; poking again later", err)
             return False
         if not status.is_terminal:
@@ -151,9 +149,11 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
         run_duration: Callable[[], float],
         poke_count: int,
     ) -> float:
-        # Never poke again before a Retry-After has elapsed (nor past the sensor's timeout).
+        # Never poke again before a Retry-After has elapsed (nor past the sensor's timeout); the
+        # hook's pacer remembers it, in poke and reschedule mode alike (one hook per execute()).
         interval = super()._get_next_poke_interval(started_at, run_duration, poke_count)
-        hold_off = self._hold_off_until - time.monotonic()
+        subscription_id = self.resolve_operation().subscription_id
+        hold_off = self.hook.read_pacers.for_subscription(subscription_id).held_for()
         if hold_off > interval:
             interval = min(hold_off, max(self.timeout - run_duration(), interval))
         return interval
