@@ -30,19 +30,23 @@ class ClientLease:
     :param key: Which shared client.
     :param client: The ARM client.
     :param pacers: Read pacing of the connection's principal.
+    :param connection: The connection's settings, one copy shared by every holder.
     """
 
     key: tuple[Any, ...]
     client: AsyncPipelineClient
     pacers: ReadPacers
+    connection: AzureDataReplicationConnection
     released: bool = False
 
 
 @dataclass(eq=False)
 class _Shared:
+    key: tuple[Any, ...]
     client: AsyncPipelineClient
     credential: AsyncTokenCredential
     pacers: ReadPacers
+    connection: AzureDataReplicationConnection
     users: int = 0
 
 
@@ -101,9 +105,14 @@ class AsyncClientPool:
                 pacers=pacers,
                 ca_bundle=connection.ca_bundle,
             )
-            shared = self._shared[key] = _Shared(client, credential, pacers)
+            shared = self._shared[key] = _Shared(key, client, credential, pacers, connection)
         shared.users += 1
-        return ClientLease(key, shared.client, shared.pacers)
+        # Holders with equal settings share the first holder's copy rather than keep one each:
+        # thousands of waiting triggers add up. (Equal credentials under another conn id, or with
+        # other default vault or subscription, keep their own.)
+        if connection == shared.connection:
+            connection = shared.connection
+        return ClientLease(shared.key, shared.client, shared.pacers, connection)
 
     async def release(self, lease: ClientLease) -> None:
         """

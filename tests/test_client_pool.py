@@ -60,6 +60,26 @@ async def test_client_is_closed_after_the_last_user_only(emulator, monkeypatch):
     assert emulator.token_requests == 1
 
 
+async def test_hooks_on_one_connection_keep_one_copy_of_its_settings(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator)
+    other = emulator.connection(vault_name="vault2")  # same identity, other default vault
+    monkeypatch.setenv("AIRFLOW_CONN_OTHER_VAULT", json.dumps(other))
+    emulator.script_operation("op1", ["InProgress"])
+    hooks = [AzureDataReplicationAsyncHook() for _ in range(3)]
+    hooks.append(AzureDataReplicationAsyncHook("other_vault"))
+    for hook in hooks:
+        await hook.get_operation_status(**OPERATION)
+    settings = [await hook.get_async_connection_settings() for hook in hooks]
+    assert settings[0] is settings[1] is settings[2]
+    # Another connection id shares the client (same identity) but keeps its own defaults.
+    assert await hooks[3].get_async_conn() is await hooks[0].get_async_conn()
+    assert settings[3].vault_name == "vault2"
+    assert emulator.token_requests == 1
+    for hook in hooks:
+        await hook.close()
+    assert len(CLIENT_POOL) == 0
+
+
 async def test_an_edited_connection_gets_a_new_client(emulator, monkeypatch):
     use_connection(monkeypatch, emulator)
     emulator.script_operation("op1", ["InProgress"])

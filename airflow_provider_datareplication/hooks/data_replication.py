@@ -414,6 +414,7 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
 
             connection = await self.get_async_connection_settings()
             self._lease = await CLIENT_POOL.acquire(connection, self._settings_for(connection))
+            self._connection = self._lease.connection
         return self._lease
 
     async def get_async_conn(self) -> AsyncPipelineClient:
@@ -494,6 +495,14 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             subscription_id=subscription_id,
             api_version=api_version,
         )
+        return await self.get_status(operation)
+
+    async def get_status(self, operation: JobOperation) -> OperationStatus:
+        """
+        Get the status of an operation already resolved by :meth:`resolve_operation`.
+
+        :param operation: The operation.
+        """
         status_code, headers, body = await self._send(operation.path, operation.describe())
         return read_operation_status(status_code, headers, body, operation)
 

@@ -113,16 +113,33 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
 
         # Waits begun (or rebuilt after a triggerer restart) together first sleep a random part of
         # the poll interval, before doing any work: their polls, and their work, are spread out.
-        first = random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
-        if self.deadline is not None:
-            first = min(first, max(self.deadline - time.time(), 0.0))
-        await asyncio.sleep(first)
+        # The loop is written out here rather than in helper coroutines: each nested coroutine is
+        # one more frame that thousands of sleeping triggers would each keep.
+        delay = random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
+        operation: JobOperation | None = None
+        payload: dict[str, Any] | None = None
         async with AzureDataReplicationAsyncHook(self.azure_data_replication_conn_id) as hook:
-            payload = await self._wait_for_terminal(hook)
+            while payload is None:
+                left = None if self.deadline is None else self.deadline - time.time()
+                if left is not None and left < delay:
+                    await asyncio.sleep(max(left, 0.0))
+                    payload = self._timeout_event(operation)
+                    break
+                await asyncio.sleep(delay)
+                if operation is None:
+                    operation, payload = await self._resolve(hook)
+                    delay = 0.0
+                    continue
+                delay = self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)
+                payload, retry_after = await self._poll(hook, operation, delay)
+                delay = max(delay, retry_after)
         # Yielded after the hook is closed, so nothing stays open whatever the triggerer does next.
         yield TriggerEvent(payload)
 
-    async def _wait_for_terminal(self, hook: AzureDataReplicationAsyncHook) -> dict[str, Any]:
+    async def _resolve(
+        self, hook: AzureDataReplicationAsyncHook
+    ) -> tuple[JobOperation | None, dict[str, Any] | None]:
+        """Fill in and check the identifiers: the operation, or the error event when that fails."""
         try:
             operation = await hook.resolve_operation(
                 operation_id=self.operation_id,
@@ -133,18 +150,8 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
                 api_version=self.api_version,
             )
         except Exception as err:  # a missing or broken connection, a bad identifier: all final
-            return {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
-
-        delay = 0.0
-        while True:
-            timed_out = await self._sleep(delay, operation)
-            if timed_out is not None:
-                return timed_out
-            delay = self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)
-            event, retry_after = await self._poll(hook, operation, delay)
-            if event is not None:
-                return event
-            delay = max(delay, retry_after)
+            return None, {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
+        return operation, None
 
     async def _poll(
         self, hook: AzureDataReplicationAsyncHook, operation: JobOperation, delay: float
@@ -161,7 +168,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         )
 
         try:
-            status = await hook.get_operation_status(**operation.to_dict())
+            status = await hook.get_status(operation)
         except AzureDataReplicationTransientError as err:
             log.warning("%s; polling again in %.3g s", err, max(delay, err.retry_after or 0.0))
             return None, err.retry_after or 0.0
@@ -177,15 +184,6 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         log.info("%s is %s; polling again in %.3g s", operation.describe(), status.status, delay)
         return None, 0.0
 
-    async def _sleep(self, delay: float, operation: JobOperation) -> dict[str, Any] | None:
-        """Sleep until the next poll; return the timeout event when the deadline comes first."""
-        if self.deadline is not None:
-            left = self.deadline - time.time()
-            if left < delay:
-                await asyncio.sleep(max(left, 0.0))
-                return {
-                    "event": EVENT_TIMEOUT,
-                    "message": f"{operation.describe()} was not terminal by the task's timeout",
-                }
-        await asyncio.sleep(delay)
-        return None
+    def _timeout_event(self, operation: JobOperation | None) -> dict[str, Any]:
+        what = operation.describe() if operation is not None else f"operation {self.operation_id!r}"
+        return {"event": EVENT_TIMEOUT, "message": f"{what} was not terminal by the task's timeout"}
