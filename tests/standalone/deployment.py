@@ -285,8 +285,19 @@ class Standalone:
         return pids
 
     def kill_component(self, name: str) -> list[int]:
-        """SIGKILL every process of a component (e.g. ``triggerer``); return their pids."""
-        pids = self.component_pids(name)
+        """
+        SIGKILL every process of a component (e.g. ``triggerer``) and their descendants; return the pids.
+
+        Descendants go too (the triggerer's trigger runner and its ``airflow serve-logs`` child),
+        as when the component's container dies: otherwise an orphaned log server keeps the port.
+        """
+        import psutil
+
+        pids: list[int] = []
+        for pid in self.component_pids(name):
+            with contextlib.suppress(psutil.Error):
+                tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+                pids += [proc.pid for proc in tree if proc.pid not in pids]
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -400,6 +411,7 @@ def _alive_groups(processes: list[subprocess.Popen[bytes]]) -> bool:
 
 
 def _environment(airflow_home: Path, port: int, emulator: DataReplicationEmulator) -> dict[str, str]:
+    """The deployment's environment: nothing of this process's Airflow settings, all ports free ones."""
     bin_dir = str(Path(sys.executable).parent)
     env = {
         key: value
@@ -420,6 +432,11 @@ def _environment(airflow_home: Path, port: int, emulator: DataReplicationEmulato
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(port),
             "AIRFLOW__API__WORKERS": "1",
+            # The scheduler's and the triggerer's log servers (8793 and 8794 by default, on every
+            # interface: Airflow has no host setting for them) on free ports, so deployments side
+            # by side on one machine do not collide.
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
             # A killed triggerer's triggers move to another one once its heartbeat is this old.

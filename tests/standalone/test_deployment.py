@@ -177,7 +177,7 @@ def test_the_wait_survives_a_killed_triggerer(standalone: Standalone) -> None:
     # carries on the same wait: two more reads in progress, then done.
     emulator.script_operation(RESTART_OP, ["InProgress", "InProgress", "Succeeded"])
     restarted_at = time.monotonic()
-    standalone.start_component("triggerer")
+    triggerer = standalone.start_component("triggerer")
     assert standalone.wait_for_run(RESTART_DAG, run_id, timeout=180 + TRIGGERER_HEALTH_THRESHOLD) == "success"
 
     resumed = [r for r in emulator.requests_for(RESTART_OP) if r.at > restarted_at]
@@ -195,4 +195,9 @@ def test_the_wait_survives_a_killed_triggerer(standalone: Standalone) -> None:
     assert len(standalone.tries(RESTART_DAG, run_id, "wait")) == 1
     events = standalone.task_log_events(RESTART_DAG, run_id, "wait")
     assert len(worker_starts(events)) == 2
+    # The trigger was started twice, by the killed triggerer and by its replacement.
+    assert len(trigger_starts(events)) == 2
+    # The replacement started cleanly (the killed one left no log server holding its port).
+    assert triggerer.poll() is None
+    assert "address already in use" not in output_tail(standalone.extra_outputs[-1], 10**9)
     assert_no_secrets(standalone, json.dumps(value))
