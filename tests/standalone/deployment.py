@@ -211,6 +211,25 @@ class Standalone:
                 )
             time.sleep(0.5)
 
+    def wait_for_worker_exit(self, ti_id: str, timeout: float = 60.0) -> bool:
+        """
+        Wait (bounded) until the scheduler's output shows a worker run of ``ti_id`` finished.
+
+        Returns ``False`` when the line ("Workload finished ... workload_id=<ti_id>") did not show
+        within ``timeout`` seconds. Useful to let the scheduler take in a deferring worker's exit
+        before its trigger fires (see the tests' ``release_after_deferral``).
+        """
+        needle = f"workload_id={ti_id}"
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError):
+                for line in self.output_file.read_text(errors="replace").splitlines():
+                    if "Workload finished" in line and needle in line:
+                        return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+
     def tries(self, dag_id: str, run_id: str, task_id: str) -> list[dict[str, Any]]:
         """Every try of a task instance (task instance history plus the current one)."""
         answer = self.api(

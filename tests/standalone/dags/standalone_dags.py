@@ -21,7 +21,7 @@ POLL = 1
 #: Sensor timeout of the DAGs that must not time out.
 LONG = 300
 #: Sensor timeout of the timeout DAG.
-SHORT = 8
+SHORT = 15
 COMMON: dict[str, Any] = {"job_name": "job1", "vault_name": "vault1"}
 START = datetime(2024, 1, 1)
 DEFAULTS: dict[str, Any] = {"retries": 0}
