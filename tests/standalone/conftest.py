@@ -9,7 +9,9 @@ Use it from any test under ``tests/standalone/``::
 
 A browser test logs in at ``standalone.base_url`` with ``standalone.username`` and
 ``standalone.password``. When a test using the fixture fails, the tail of the deployment's
-output is added to the failure report.
+output is added to the failure report. Outside this directory, load the fixture with
+``pytest_plugins = ["tests.standalone.conftest"]`` in a top-level conftest, or build a deployment
+yourself with :func:`tests.standalone.deployment.start_standalone` (and ``.stop()`` it).
 """
 
 from __future__ import annotations
