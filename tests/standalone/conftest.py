@@ -53,3 +53,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         if isinstance(deployment, Standalone):
             report.sections.append(("airflow standalone output (tail)", deployment.tail(200)))
     return report
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """
+    Run the tests that use the deployment after all others.
+
+    It is session-scoped (a later browser test reuses it), so it stays up until the session ends:
+    run earlier, its scheduler, triggerer and API server would load the machine under every test
+    collected after it (timing-sensitive unit tests included).
+    """
+    using = [item for item in items if "standalone" in getattr(item, "fixturenames", ())]
+    if using:
+        others = [item for item in items if "standalone" not in getattr(item, "fixturenames", ())]
+        items[:] = others + using
