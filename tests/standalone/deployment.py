@@ -463,6 +463,8 @@ def _environment(airflow_home: Path, port: int, emulator: DataReplicationEmulato
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(TRIGGERER_HEALTH_THRESHOLD),
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
             "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "2",
+            # The connection form's Test button (off by default in Airflow 3).
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(emulator.connection(vault_name="vault1")),
             "PYTHONUNBUFFERED": "1",
             "NO_COLOR": "1",
