@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS
+
 PUBLIC = [
     "airflow_provider_datareplication",
     "airflow_provider_datareplication.get_provider_info",
@@ -17,10 +19,17 @@ PUBLIC = [
     "airflow_provider_datareplication.triggers.data_replication",
 ]
 HEAVY = ("azure", "aiohttp", "requests", "msal", "requests_mock")
+#: What every DAG file imports anyway: the baseline the provider's imports are measured against.
+DAG_FILE_IMPORTS = """
+try:
+    import airflow.sdk
+except ImportError:  # Airflow 2
+    from airflow import DAG
+"""
 
 PROBE = f"""
 import json, sys
-import airflow.sdk
+{DAG_FILE_IMPORTS}
 before = set(sys.modules)
 for name in {PUBLIC!r}:
     __import__(name)
@@ -33,12 +42,13 @@ def test_public_modules_do_not_import_azure_sdks_aiohttp_or_requests():
     out = subprocess.run([sys.executable, "-c", PROBE], check=True, capture_output=True, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
     assert result["added"] == []
-    assert result["present"] == []
+    if AIRFLOW_V_3_0_PLUS:  # Airflow 2 itself imports requests; Airflow 3's task SDK imports none of them
+        assert result["present"] == []
 
 
 WARNINGS_PROBE = f"""
 import json, warnings
-import airflow.sdk
+{DAG_FILE_IMPORTS}
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     for name in {PUBLIC!r}:

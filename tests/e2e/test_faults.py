@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_datareplication.testing.emulator import Fault
+from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.e2e.dags.e2e_scenarios import ARM_FAULTS, MODES, PROGRESS, TOKEN_FAULTS, operation_id, slug
 
 pytestmark = pytest.mark.e2e
@@ -98,7 +99,8 @@ def test_every_fault_in_both_modes(emulator, run_dag):
             result = run_dag(f"e2e_{slug(name)}_{mode}")
             rows.append(check(emulator, result, name, mode, "wait", transient, problems))
 
-    write_table(rows)
+    if AIRFLOW_V_3_0_PLUS:  # the published table is the Airflow 3 run's
+        write_table(rows)
     assert not problems, "\n".join(problems)
 
 

@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_datareplication import __version__
+from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The clean environment gets the pins of the environment running the tests.
+CONSTRAINTS = "airflow-3.3.txt" if AIRFLOW_V_3_0_PLUS else "airflow-2.11.txt"
 
 
 def test_build_check_and_install_into_a_clean_environment(tmp_path):
@@ -49,7 +52,7 @@ def test_build_check_and_install_into_a_clean_environment(tmp_path):
             "--python",
             str(venv / "bin" / "python"),
             "-c",
-            str(ROOT / "constraints" / "airflow-3.3.txt"),
+            str(ROOT / "constraints" / CONSTRAINTS),
             str(wheel),
         ],
         check=True,

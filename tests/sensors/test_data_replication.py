@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from airflow.providers.common.compat.sdk import (
+    AirflowException,
     AirflowSensorTimeout,
     AirflowSkipException,
     TaskDeferred,
@@ -21,6 +22,7 @@ from airflow_provider_datareplication.pipeline import RequestSettings
 from airflow_provider_datareplication.sensors.data_replication import AzureDataReplicationOperationSensor
 from airflow_provider_datareplication.testing.emulator import Fault
 from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
+from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
 from tests.helpers import OPERATION, SUBSCRIPTION_ID
 
 try:
@@ -31,6 +33,9 @@ except ImportError:  # Airflow 2
 
 class TaskInstance:
     """What a sensor in reschedule mode asks of its task instance."""
+
+    # Airflow 2 looks up the first try's start among the task's reschedules by these.
+    dag_id, task_id, run_id, map_index, max_tries = "dag", "wait", "run", -1, 0
 
     def get_first_reschedule_date(self, context):
         return None
@@ -130,7 +135,9 @@ def test_timeout_fails_and_soft_fail_skips(emulator):
         sensor(timeout=0.3, soft_fail=True).execute({})
 
 
-def test_reschedule_mode_releases_the_slot_until_terminal(emulator):
+def test_reschedule_mode_releases_the_slot_until_terminal(emulator, monkeypatch):
+    if not AIRFLOW_V_3_0_PLUS:  # Airflow 2 reads the task's earlier reschedules from the metadata DB
+        monkeypatch.setattr("airflow.sensors.base._orig_start_date", lambda **_: None)
     emulator.script_operation("op1", ["InProgress", "Succeeded"])
     task = sensor(mode="reschedule", poke_interval=60)
     with pytest.raises(AirflowRescheduleException):
@@ -202,7 +209,8 @@ def test_templated_fields_and_keyword_only():
         "api_version",
         "azure_data_replication_conn_id",
     }
-    with pytest.raises(TypeError):
+    # Airflow 2 refuses positional arguments itself, with its own exception.
+    with pytest.raises(TypeError if AIRFLOW_V_3_0_PLUS else AirflowException):
         AzureDataReplicationOperationSensor("wait", "op1", "job1")  # type: ignore[misc]
 
 
@@ -212,6 +220,7 @@ def test_no_io_when_built(emulator):
     assert emulator.token_requests == 0
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="templated start_from_trigger needs Airflow 3.3+")
 def test_start_from_trigger_hands_the_templated_operation_to_the_triggerer():
     task = sensor(
         start_from_trigger=True,
@@ -240,6 +249,20 @@ def test_start_from_trigger_hands_the_templated_operation_to_the_triggerer():
     # The trigger Airflow builds from these kwargs has an attribute for each template field.
     trigger = AzureDataReplicationOperationTrigger(**args.trigger_kwargs)
     assert all(hasattr(trigger, name) for name in AzureDataReplicationOperationSensor.template_fields)
+
+
+def test_start_from_trigger_with_a_literal_operation_starts_in_the_triggerer():
+    task = sensor(start_from_trigger=True, timeout=3600)
+    assert task.start_from_trigger is True
+    assert task.start_trigger_args.trigger_kwargs["operation_id"] == "op1"
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_0_PLUS, reason="Airflow 2 only: it cannot render templates in the triggerer")
+def test_templated_start_from_trigger_defers_from_the_worker_on_airflow_2():
+    with pytest.warns(UserWarning, match="start_from_trigger needs Airflow 3.3"):
+        task = sensor(start_from_trigger=True, operation_id="{{ params.operation_id }}")
+    assert task.start_from_trigger is False
+    assert task.deferrable is True
 
 
 def test_start_from_trigger_still_runs_execute_under_dag_test(emulator):
