@@ -9,6 +9,10 @@ per subscription); each is ``InProgress`` for ``--operation-seconds`` after its 
 ``Succeeded``. Printed per N: token requests, peak open TCP connections at the emulator, the
 busiest 1-second window of reads (per subscription, against the configured rate), 429s, event
 loop lag (sampled every 50 ms), RSS per waiting trigger for both kinds, and CPU seconds per poll.
+Each kind first runs a small batch of its own triggers to their end (the one-off costs of a
+process's first waits), then the measurement. Memory per waiting trigger is also measured as
+Python's traced heap (``tracemalloc``, in a run of its own): RSS grows in pages from whatever the
+allocator has free, and at small N it does not even resolve the floor's own triggers.
 
     python benchmarks/triggers.py                        # N = 100, 1000, 5000
     python benchmarks/triggers.py --n 100 --output -     # a quick look

@@ -13,7 +13,7 @@ VENV_2="${VENV_2_11:-.venv-2.11}"
 step_started=$SECONDS
 took() { echo "== $1 took $((SECONDS - step_started)) s"; step_started=$SECONDS; }
 
-VENV="$VENV_3" CONSTRAINTS=constraints/airflow-3.3.txt
+VENV="$VENV_3" CONSTRAINTS=constraints/airflow-3.3.txt EXTRAS=test,browser
 # shellcheck source=scripts/install.sh
 source scripts/install.sh
 took "install (Airflow 3.3, $VENV)"
@@ -29,7 +29,7 @@ echo "== pytest (Airflow 3.3, $VENV)"
 "$VENV/bin/pytest" -q -p no:cacheprovider -rs "$@"
 took "pytest (Airflow 3.3)"
 
-VENV="$VENV_2" CONSTRAINTS=constraints/airflow-2.11.txt
+VENV="$VENV_2" CONSTRAINTS=constraints/airflow-2.11.txt EXTRAS=test
 # shellcheck source=scripts/install.sh
 source scripts/install.sh
 took "install (Airflow 2.11, $VENV)"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.standalone.deployment import Standalone, start_standalone
 
 if TYPE_CHECKING:
@@ -57,13 +58,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """
-    Run the tests that use the deployment after all others.
+    Run the tests that use the deployment after all others (skipped before Airflow 3.3).
 
     It is session-scoped (a later browser test reuses it), so it stays up until the session ends:
     run earlier, its scheduler, triggerer and API server would load the machine under every test
     collected after it (timing-sensitive unit tests included).
     """
     using = [item for item in items if "standalone" in getattr(item, "fixturenames", ())]
+    if not AIRFLOW_V_3_3_PLUS:
+        skip = pytest.mark.skip(reason="the airflow standalone deployment tests run on Airflow 3.3")
+        for item in using:
+            item.add_marker(skip)
     if using:
         others = [item for item in items if "standalone" not in getattr(item, "fixturenames", ())]
         items[:] = others + using

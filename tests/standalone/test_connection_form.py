@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        pytest.fail("Debian's chromium is not installed: scripts/install.sh installs it (apt-get install chromium)")
+        pytest.fail("Debian's chromium is missing: scripts/install.sh installs it (apt-get install chromium)")
     return found
 
 
@@ -114,7 +114,8 @@ def test_the_connection_form_saves_and_tests_against_the_emulator(page: Any, sta
         "CA bundle file (override)",
     ):
         assert dialog.get_by_text(label, exact=True).count() == 1, label
-    for key in ("tenantId", "subscriptionId", "resource_group_name", "resource_manager_url", "authority_host"):
+    fields = ("tenantId", "subscriptionId", "resource_group_name", "resource_manager_url", "authority_host")
+    for key in fields:
         dialog.locator(f"input[name=element_{key}]").fill(str(extra[key]))
     dialog.locator("input[name=element_vault_name]").fill("vault1")
     dialog.locator("input[name=element_ca_bundle]").fill(extra["ca_bundle"])
@@ -159,7 +160,8 @@ def test_the_connection_form_saves_and_tests_against_the_emulator(page: Any, sta
     page.get_by_role("row").filter(has_text=CONN_ID).get_by_role("button", name="Edit Connection").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Client Secret", exact=True).fill("not-the-secret-value")
-    with page.expect_response(lambda r: f"/api/v2/connections/{CONN_ID}" in r.url and r.request.method == "PATCH"):
+    edited = f"/api/v2/connections/{CONN_ID}"
+    with page.expect_response(lambda r: edited in r.url and r.request.method == "PATCH"):
         dialog.get_by_role("button", name="Save").click()
     answer = press_test(page)
     assert answer["status"] is False, answer
