@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SUBSCRIPTION_ID = "930CEC23-4430-4513-B855-DBA237E2F3BF"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -66,3 +69,18 @@ async def connections_closed(emulator: Any, seconds: float = 2.0) -> bool:
             return True
         await asyncio.sleep(0.02)
     return emulator.open_connections == 0
+
+
+def logs_text(airflow_home: Path) -> str:
+    """Every log file Airflow wrote under ``airflow_home``, as one text."""
+    logs = airflow_home / "logs"
+    if not logs.exists():
+        return ""
+    return "".join(p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file())
+
+
+def assert_no_secrets(emulator: Any, text: str) -> None:
+    """Neither the emulator's client secret nor any token it issued appears in ``text``."""
+    assert emulator.client_secret not in text, "the client secret leaked"
+    leaked = [token for token in emulator.issued_tokens if token in text]
+    assert not leaked, "an access token leaked"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS
+from tests.helpers import assert_no_secrets, logs_text
 
 DAGS = Path(__file__).parent / "dags"
 #: Where Airflow 3 stores the "Azure portal" link it drew from the task's own XCom at the end.
@@ -88,7 +89,8 @@ def run_dag(e2e_dags, airflow_db, capfd, emulator, monkeypatch):
             ),
             output=output,
         )
-        assert_no_secrets(emulator, output + json.dumps(result.xcom) + logs_text())
+        logs = logs_text(Path(os.environ["AIRFLOW_HOME"]))
+        assert_no_secrets(emulator, output + json.dumps(result.xcom) + logs)
         return result
 
     return run
@@ -102,16 +104,3 @@ def airflow_2_links(dag, instances) -> dict[str, str]:
         if url:
             links[ti.task_id] = url
     return links
-
-
-def logs_text() -> str:
-    logs = Path(os.environ["AIRFLOW_HOME"]) / "logs"
-    if not logs.exists():
-        return ""
-    return "".join(p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file())
-
-
-def assert_no_secrets(emulator, text: str) -> None:
-    assert emulator.client_secret not in text, "the client secret leaked"
-    leaked = [token for token in emulator.issued_tokens if token in text]
-    assert not leaked, "an access token leaked"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.helpers import assert_no_secrets, logs_text
 from tests.standalone.deployment import TRIGGERER_HEALTH_THRESHOLD, output_tail
 
 if TYPE_CHECKING:
@@ -106,16 +107,11 @@ def trigger_starts(events: list[dict[str, Any]]) -> list[float]:
     ]
 
 
-def assert_no_secrets(standalone: Standalone, *texts: str) -> None:
+def assert_no_leak(standalone: Standalone, *texts: str) -> None:
     """Neither the client secret nor an access token in the deployment's output, logs or XComs."""
-    logs = standalone.airflow_home / "logs"
-    parts = [output_tail(standalone.output_file, 10**9), *texts]
-    parts += [path.read_text(errors="replace") for path in logs.rglob("*") if path.is_file()]
+    parts = [output_tail(standalone.output_file, 10**9), *texts, logs_text(standalone.airflow_home)]
     parts += [output_tail(path, 10**9) for path in standalone.extra_outputs]
-    text = "\n".join(parts)
-    assert standalone.emulator.client_secret not in text, "the client secret leaked"
-    leaked = [token for token in standalone.emulator.issued_tokens if token in text]
-    assert not leaked, "an access token leaked"
+    assert_no_secrets(standalone.emulator, "\n".join(parts))
 
 
 def test_sensors_and_operator_succeed_and_a_downstream_task_reads_the_status(
@@ -159,7 +155,7 @@ def test_sensors_and_operator_succeed_and_a_downstream_task_reads_the_status(
     assert len(worker_starts(from_trigger)) == 1, "start_from_trigger ran on a worker before its trigger"
     assert trigger_starts(from_trigger)[0] < worker_starts(from_trigger)[0]
 
-    assert_no_secrets(standalone, json.dumps(xcoms))
+    assert_no_leak(standalone, json.dumps(xcoms))
 
 
 def test_sensors_time_out_while_deferred(standalone: Standalone, parallel_runs: dict[str, str]) -> None:
@@ -235,4 +231,4 @@ def test_the_wait_survives_a_killed_triggerer(standalone: Standalone) -> None:
     # The replacement started cleanly (the killed one left no log server holding its port).
     assert triggerer.poll() is None
     assert "address already in use" not in output_tail(standalone.extra_outputs[-1], 10**9)
-    assert_no_secrets(standalone, json.dumps(value))
+    assert_no_leak(standalone, json.dumps(value))
