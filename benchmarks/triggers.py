@@ -427,6 +427,7 @@ def targets(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         ours = row["provider"]
         n = row["n"]
+        memory_ok, memory = memory_within_2x(row)
         checks += [
             (f"N={n}: every trigger fired", ours["fired"] == n),
             (f"N={n}: one token request for the connection", row["token_requests"] == 1),
@@ -435,11 +436,7 @@ def targets(rows: list[dict[str, Any]]) -> list[str]:
                 row["peak_connections"] <= POOL + 1,
             ),
             (f"N={n}: no 1 s window above {RATE:g} reads per subscription", row["busiest_second"] <= RATE),
-            (
-                f"N={n}: memory per waiting trigger within 2x the DateTimeTrigger floor "
-                f"({memory_within_2x(row)[1]})",
-                memory_within_2x(row)[0],
-            ),
+            (f"N={n}: memory per waiting trigger within 2x the DateTimeTrigger floor ({memory})", memory_ok),
         ]
         if n >= 5000:
             checks.append((f"N={n}: loop lag max under 0.2 s", ours["lag_max"] < 0.2))
