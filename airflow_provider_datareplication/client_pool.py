@@ -11,6 +11,7 @@ serves the triggers that still hold it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_datareplication.connection import AzureDataReplicationConnection
     from airflow_provider_datareplication.pipeline import ReadPacers, RequestSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False, slots=True)
@@ -50,13 +53,13 @@ class _Shared:
     users: int = 0
 
 
-_stack_imported = False
+_process_prepared = False
 
 
-async def _import_async_stack() -> None:
-    """Import azure-identity, azure-core and aiohttp off the event loop, once per process."""
-    global _stack_imported
-    if not _stack_imported:
+async def _prepare_process() -> None:
+    """Once per process: import azure-identity, azure-core and aiohttp off the event loop, then freeze."""
+    global _process_prepared
+    if not _process_prepared:
 
         def load() -> None:
             import aiohttp  # noqa: F401
@@ -66,7 +69,34 @@ async def _import_async_stack() -> None:
 
         # A first import takes long enough to trip the triggerer's blocked-loop warning.
         await asyncio.to_thread(load)
-        _stack_imported = True
+        _process_prepared = True
+        _freeze_start_up_objects()
+
+
+def _freeze_start_up_objects() -> None:
+    """
+    Take the objects start-up left out of the garbage collector's way, unless configured not to.
+
+    With Airflow loaded a process tracks 200,000 objects or more, and a full collection walks them
+    all while the event loop waits (200-300 ms on a 2-core machine): every wait in the triggerer
+    stalls, and the triggerer warns of a blocked loop. Frozen, full collections walk only what came
+    after. Objects alive now that later become unreachable cycles are never reclaimed; a young
+    collection first spares what is already garbage.
+    """
+    import gc
+
+    from airflow_provider_datareplication.get_provider_info import CONFIG_SECTION
+    from airflow_provider_datareplication.version_compat import conf
+
+    if not conf.getboolean(CONFIG_SECTION, "gc_freeze", fallback=True):
+        return
+    gc.collect(1)
+    gc.freeze()
+    log.info(
+        "Froze %d start-up objects out of the garbage collector's way ([%s] gc_freeze)",
+        gc.get_freeze_count(),
+        CONFIG_SECTION,
+    )
 
 
 class AsyncClientPool:
@@ -92,7 +122,7 @@ class AsyncClientPool:
         loop = asyncio.get_running_loop()
         key = (connection.fingerprint, settings, loop)
         if key not in self._shared:
-            await _import_async_stack()
+            await _prepare_process()
         shared = self._shared.get(key)  # checked again: another user may have built it meanwhile
         if shared is None:
             credential = connection.async_credential(**settings.transport_kwargs())

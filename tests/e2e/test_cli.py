@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_datareplication import __version__
-from airflow_provider_datareplication.get_provider_info import CONN_FIELDS
+from airflow_provider_datareplication.get_provider_info import CONFIG_SECTION, CONN_FIELDS
 
 pytestmark = pytest.mark.e2e
 
@@ -30,6 +30,7 @@ COMMANDS = {
     "links": ["providers", "links", "-o", "json"],
     "widgets": ["providers", "widgets", "-o", "json"],
     "behaviours": ["providers", "behaviours", "-o", "json"],
+    "configs": ["providers", "configs", "-o", "json"],
 }
 
 
@@ -90,3 +91,9 @@ def test_providers_widgets_lists_every_extra_field_of_the_connection_form(cli):
 
 def test_providers_behaviours_lists_the_connection_type(cli):
     assert {"field_behaviours": CONN_TYPE} in cli["behaviours"]
+
+
+def test_providers_configs_lists_the_gc_freeze_option_on_by_default(cli):
+    (ours,) = [row["provider_config"][1] for row in cli["configs"] if row["provider_config"][0] == DIST]
+    option = ours[CONFIG_SECTION]["options"]["gc_freeze"]
+    assert (option["type"], option["default"]) == ("boolean", "True")
