@@ -11,14 +11,16 @@ serves the triggers that still hold it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from azure.core import AsyncPipelineClient
-    from azure.core.credentials_async import AsyncTokenCredential
 
+    from airflow_provider_datareplication.arm_client import AsyncRenewableCredential
     from airflow_provider_datareplication.connection import AzureDataReplicationConnection
     from airflow_provider_datareplication.pipeline import ReadPacers, RequestSettings
 
@@ -32,12 +34,14 @@ class ClientLease:
 
     :param key: Which shared client.
     :param client: The ARM client.
+    :param credential: Its credential.
     :param pacers: Read pacing of the connection's principal.
     :param connection: The connection's settings, one copy shared by every holder.
     """
 
     key: tuple[Any, ...]
     client: AsyncPipelineClient
+    credential: AsyncRenewableCredential
     pacers: ReadPacers
     connection: AzureDataReplicationConnection
     released: bool = False
@@ -47,48 +51,80 @@ class ClientLease:
 class _Shared:
     key: tuple[Any, ...]
     client: AsyncPipelineClient
-    credential: AsyncTokenCredential
+    credential: AsyncRenewableCredential
     pacers: ReadPacers
     connection: AzureDataReplicationConnection
     users: int = 0
 
 
-_process_prepared = False
+_preparation: concurrent.futures.Future[None] | None = None
+_preparation_lock = threading.Lock()
+
+
+def _load_async_stack() -> None:
+    import aiohttp  # noqa: F401
+    import azure.core.pipeline.transport
+    import azure.identity.aio
+    import azure.mgmt.core.policies  # noqa: F401
+
+    import airflow_provider_datareplication.arm_client  # noqa: F401
+
+
+def _prepare() -> None:
+    _load_async_stack()
+    _freeze_start_up_objects()
 
 
 async def _prepare_process() -> None:
-    """Once per process: import azure-identity, azure-core and aiohttp off the event loop, then freeze."""
-    global _process_prepared
-    if not _process_prepared:
+    """
+    Once per process: import azure-identity, azure-core and aiohttp off the event loop (then freeze).
 
-        def load() -> None:
-            import aiohttp  # noqa: F401
-            import azure.core.pipeline.transport
-            import azure.identity.aio
-            import azure.mgmt.core.policies  # noqa: F401
+    A first import takes long enough to trip the triggerer's blocked-loop warning. Every wait that
+    arrives while it runs (a triggerer rebuilds all of its waits at once after a restart) waits for
+    that one run, in whichever event loop or thread it is.
+    """
+    global _preparation
+    with _preparation_lock:
+        preparation = _preparation
+        if preparation is None:
+            preparation = _preparation = concurrent.futures.Future()
+            preparation.set_running_or_notify_cancel()  # so a waiter's cancellation cannot cancel it
+            threading.Thread(
+                target=_run_preparation, args=(preparation,), name="datareplication-prepare", daemon=True
+            ).start()
+    if not preparation.done():
+        await asyncio.wrap_future(preparation)
+    preparation.result()
 
-        # A first import takes long enough to trip the triggerer's blocked-loop warning.
-        await asyncio.to_thread(load)
-        _process_prepared = True
-        _freeze_start_up_objects()
+
+def _run_preparation(preparation: concurrent.futures.Future[None]) -> None:
+    global _preparation
+    try:
+        _prepare()
+    except BaseException as err:
+        with _preparation_lock:
+            _preparation = None  # the next wait tries again
+        preparation.set_exception(err)
+    else:
+        preparation.set_result(None)
 
 
 def _freeze_start_up_objects() -> None:
     """
-    Take the objects start-up left out of the garbage collector's way, unless configured not to.
+    Take the objects start-up left out of the garbage collector's way, when configured to.
 
     With Airflow loaded a process tracks 200,000 objects or more, and a full collection walks them
-    all while the event loop waits (200-300 ms on a 2-core machine): every wait in the triggerer
-    stalls, and the triggerer warns of a blocked loop. Frozen, full collections walk only what came
-    after. Objects alive now that later become unreachable cycles are never reclaimed; a young
-    collection first spares what is already garbage.
+    all while the event loop waits (200-300 ms on a 2-core machine). Frozen, full collections walk
+    only what came after. Objects alive now that later become unreachable cycles are never
+    reclaimed; a young collection first spares what is already garbage. Process-wide, so off
+    unless ``[azure_data_replication] gc_freeze`` turns it on.
     """
     import gc
 
     from airflow_provider_datareplication.get_provider_info import CONFIG_SECTION
     from airflow_provider_datareplication.version_compat import conf
 
-    if not conf.getboolean(CONFIG_SECTION, "gc_freeze", fallback=True):
+    if not conf.getboolean(CONFIG_SECTION, "gc_freeze", fallback=False):
         return
     gc.collect(1)
     gc.freeze()
@@ -117,7 +153,7 @@ class AsyncClientPool:
         :param connection: The connection's settings.
         :param settings: Timeouts and retry budget.
         """
-        from airflow_provider_datareplication.pipeline import build_async_client, shared_read_pacers
+        from airflow_provider_datareplication.pipeline import shared_read_pacers
 
         loop = asyncio.get_running_loop()
         key = (connection.fingerprint, settings, loop)
@@ -125,7 +161,14 @@ class AsyncClientPool:
             await _prepare_process()
         shared = self._shared.get(key)  # checked again: another user may have built it meanwhile
         if shared is None:
-            credential = connection.async_credential(**settings.transport_kwargs())
+            from airflow_provider_datareplication.arm_client import (
+                AsyncRenewableCredential,
+                build_async_client,
+            )
+
+            credential = AsyncRenewableCredential(
+                lambda: connection.async_credential(**settings.transport_kwargs())
+            )
             pacers = shared_read_pacers(connection.principal, connection.max_reads_per_second)
             client = build_async_client(
                 base_url=connection.resource_manager_url,
@@ -142,7 +185,7 @@ class AsyncClientPool:
         # other default vault or subscription, keep their own.)
         if connection == shared.connection:
             connection = shared.connection
-        return ClientLease(shared.key, shared.client, shared.pacers, connection)
+        return ClientLease(shared.key, shared.client, shared.credential, shared.pacers, connection)
 
     async def release(self, lease: ClientLease) -> None:
         """
@@ -167,37 +210,47 @@ class AsyncClientPool:
 #: The process's pool (a triggerer's triggers all go through it).
 CLIENT_POOL = AsyncClientPool()
 
-_READS_UNDER_WAY: dict[
-    tuple[str, asyncio.AbstractEventLoop], asyncio.Future[AzureDataReplicationConnection]
-] = {}
+#: Connection reads by (conn id, event loop): the read, and when it finished (loop time).
+_READS: dict[tuple[str, asyncio.AbstractEventLoop], tuple[asyncio.Future[Any], list[float]]] = {}
+
+
+#: How long a finished connection read serves the triggers that start after it.
+CONNECTION_REUSE_SECONDS = 5.0
 
 
 async def read_connection(conn_id: str, hook: Any) -> AzureDataReplicationConnection:
     """
-    Read a connection with Airflow's async API; a read already under way is shared, not repeated.
+    Read a connection with Airflow's async API; a read under way, or just done, is shared.
 
     Thousands of triggers rebuilt together after a triggerer restart would otherwise queue
-    thousands of identical reads (Airflow serves them one at a time). A read that has finished is
-    not reused: a trigger that starts later reads again, and sees the connection as edited since.
+    thousands of identical reads (Airflow serves them one at a time, through its API server) and
+    leave the garbage of each. A read serves the triggers that start while it runs and for
+    :data:`CONNECTION_REUSE_SECONDS` after; a trigger that starts later reads again, and sees the
+    connection as edited since.
 
     :param conn_id: The Airflow connection id.
     :param hook: The hook (class) whose connection lookup to use.
     """
-    key = (conn_id, asyncio.get_running_loop())
-    pending = _READS_UNDER_WAY.get(key)
-    if pending is None:
+    loop = asyncio.get_running_loop()
+    key = (conn_id, loop)
+    entry = _READS.get(key)
+    if entry is None or (entry[0].done() and loop.time() - entry[1][0] > CONNECTION_REUSE_SECONDS):
 
         async def read() -> AzureDataReplicationConnection:
             from airflow.providers.common.compat.connection import get_async_connection
 
             from airflow_provider_datareplication.connection import AzureDataReplicationConnection
 
-            return AzureDataReplicationConnection.from_connection(
-                await get_async_connection(conn_id, hook=hook)
-            )
+            try:
+                return AzureDataReplicationConnection.from_connection(
+                    await get_async_connection(conn_id, hook=hook)
+                )
+            finally:
+                finished[0] = loop.time()
 
-        pending = asyncio.ensure_future(read())
-        _READS_UNDER_WAY[key] = pending
-        pending.add_done_callback(lambda _: _READS_UNDER_WAY.pop(key, None))
+        for closed in [other for other in _READS if other[1].is_closed()]:
+            del _READS[closed]
+        finished = [float("inf")]
+        entry = _READS[key] = (asyncio.ensure_future(read()), finished)
     # Shielded: one waiter cancelled (its trigger gone) must not cancel the read for the others.
-    return await asyncio.shield(pending)
+    return await asyncio.shield(entry[0])

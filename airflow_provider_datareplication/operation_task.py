@@ -64,12 +64,15 @@ class OperationTaskMixin:
         """Return the operation with the connection's defaults filled in, validated."""
         return self.hook.resolve_operation(**self.operation_kwargs())
 
-    def operation_trigger(self, poll_interval: float, timeout: float) -> AzureDataReplicationOperationTrigger:
+    def operation_trigger(
+        self, poll_interval: float, timeout: float, not_before: float | None = None
+    ) -> AzureDataReplicationOperationTrigger:
         """
         Build the trigger that waits for this task's operation.
 
         :param poll_interval: Seconds between polls.
         :param timeout: Seconds from now after which the trigger gives up.
+        :param not_before: No read before this time (seconds since the epoch): a pending ``Retry-After``.
         """
         from airflow_provider_datareplication.triggers.data_replication import (
             AzureDataReplicationOperationTrigger,
@@ -80,6 +83,7 @@ class OperationTaskMixin:
             azure_data_replication_conn_id=self.azure_data_replication_conn_id,
             poll_interval=poll_interval,
             deadline=time.time() + timeout,
+            not_before=not_before,
         )
 
     @staticmethod

@@ -1,40 +1,24 @@
 """
-The azure-core pipelines the hooks send through, and the few rules azure-core lacks.
+What every ARM call of this provider shares, without importing any Azure SDK.
 
-azure-core already retries, sleeps on ``Retry-After``, refreshes bearer tokens, refuses tokens
-over plain http and stamps request ids. What it does not do, and this module adds:
-
-- retry only the transient statuses (azure-core retries any status that carries ``Retry-After``,
-  a 401 or 404 included), with jittered backoff;
-- let ``retry-after-ms`` / ``x-ms-retry-after-ms`` win over ``Retry-After`` (ARM's precedence);
-- a :class:`ReadPacer` per (principal, subscription) that spaces reads under a rate and
-  remembers a ``Retry-After`` past the end of the call, so the next call (the sensor's next
-  poke, any trigger's next poll) sends nothing before it has elapsed;
-- hand a ``Retry-After`` too long to sleep through inside one call back to the caller instead.
-
-Every azure-core import happens inside the builders: this module is imported at DAG-parse time.
+Its timeouts and retry budget, and the pacing of reads under ARM's limits. Imported at DAG-parse
+time, so standard library only. The azure-core pipeline that uses these lives in
+:mod:`airflow_provider_datareplication.arm_client`, imported when a client is built.
 """
 
 from __future__ import annotations
 
-import random
+import email.utils
 import re
+import threading
 import time
 import weakref
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
-from airflow_provider_datareplication.exceptions import (
-    TRANSIENT_STATUS_CODES,
-    AzureDataReplicationTransientError,
-)
-
-if TYPE_CHECKING:
-    from azure.core import AsyncPipelineClient, PipelineClient
-    from azure.core.credentials import TokenCredential
-    from azure.core.credentials_async import AsyncTokenCredential
-    from azure.core.pipeline import PipelineResponse
+from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
 
 _RETRY_AFTER_MS_HEADERS = ("retry-after-ms", "x-ms-retry-after-ms")
 
@@ -51,7 +35,8 @@ class RequestSettings:
     :param backoff_max: Cap of one backoff, in seconds.
     :param max_retry_after: The longest ``Retry-After`` slept through inside a call; a longer one
         ends the call with a transient error carrying it, for the caller to wait out.
-    :param call_timeout: Seconds one call may take, retries and waits included.
+    :param call_timeout: Seconds one call may take, its turn under the read pacing, retries and
+        waits included.
     :param max_connections: Most connections one asyncio client keeps open (its pool size; paced
         reads need few, and each TLS connection holds a 256 KiB buffer).
     """
@@ -74,10 +59,15 @@ class ReadPacer:
     """
     Pace the reads of one (principal, subscription): at most ``rate`` per second, evenly spaced.
 
-    None goes out before a ``Retry-After`` the service gave has elapsed. Every client that reads
-    through the same pacer shares both, so a 429 answered to one slows them all. The spacing is
-    counted from the moment each read was let go, so readers woken late by a busy event loop do
-    not go out in a bunch. One event loop, or one thread, per pacer.
+    A reader books a slot (:meth:`book`): the earliest time at or after the one it asks for that
+    is at least one interval from every other booked read, and never before a ``Retry-After``
+    the service gave has elapsed. Booking ahead lets a wait sleep until its slot instead of
+    queueing inside a call, and tells it up front how far pacing stretches its poll interval.
+    At its slot the reader asks to go (:meth:`go_in`): reads are let go at least one interval
+    apart, so readers woken late by a busy event loop still do not go out in a bunch.
+
+    Thread-safe, and bound to no event loop: any number of loops and threads may share a pacer
+    (a lock is held only for the bookkeeping, never across a wait).
 
     :param rate: Most reads per second.
     :param clock: A monotonic clock (for tests).
@@ -89,40 +79,83 @@ class ReadPacer:
     MARGIN = 0.1
 
     def __init__(self, rate: float, clock: Any = time.monotonic, sleep: Any = time.sleep) -> None:
-        self.interval = (1.0 + self.MARGIN) / rate
+        if not rate > 0:
+            raise ValueError(f"max_reads_per_second must be positive, got {rate!r}")
+        self.rate = float(rate)
         self._clock = clock
         self._sleep = sleep
-        self._last_read = float("-inf")
+        self._lock = threading.Lock()
+        self._booked: list[float] = []  # slot times, sorted; those long past are dropped
+        self._last_go = float("-inf")
         self._hold_until = 0.0
-        self._lock: Any = None
 
-    def _wait(self) -> float:
-        """Seconds until the next read may go; 0 means it goes now (and is counted)."""
-        now = self._clock()
-        wait = max(self._last_read + self.interval, self._hold_until) - now
-        if wait <= 0:
-            self._last_read = now
-            return 0.0
-        return wait
+    @property
+    def interval(self) -> float:
+        """Seconds between two reads at the current rate, with the slack."""
+        return (1.0 + self.MARGIN) / self.rate
+
+    def book(self, earliest: float | None = None) -> float:
+        """
+        Book the earliest free slot at or after ``earliest`` (default: now); return its time.
+
+        :param earliest: A time of :attr:`clock` (``time.monotonic()`` by default).
+        """
+        with self._lock:
+            now = self._clock()
+            interval = self.interval
+            slot = max(now if earliest is None else earliest, self._hold_until)
+            booked = self._booked
+            # Slots more than an interval past no longer constrain anyone.
+            del booked[: bisect_right(booked, now - interval)]
+            i = bisect_right(booked, slot - interval)
+            while i < len(booked) and booked[i] < slot + interval:
+                slot = booked[i] + interval
+                i += 1
+            insort(booked, slot)
+            return slot
+
+    def release(self, slot: float) -> None:
+        """
+        Give back a booked slot that will not be used (a wait cancelled, or past its deadline).
+
+        :param slot: What :meth:`book` returned.
+        """
+        with self._lock:
+            i = bisect_left(self._booked, slot)
+            if i < len(self._booked) and self._booked[i] == slot:
+                del self._booked[i]
+
+    def go_in(self) -> float:
+        """Seconds until this read may leave, and count it as leaving then (0: now)."""
+        with self._lock:
+            now = self._clock()
+            # Half the slack: a reader woken a few milliseconds late does not delay every later one.
+            spacing = (1.0 + self.MARGIN / 2) / self.rate
+            go = max(now, self._last_go + spacing, self._hold_until)
+            self._last_go = go
+            return go - now
 
     def wait_turn(self) -> None:
-        """Block until this read may go."""
-        while (wait := self._wait()) > 0:
-            self._sleep(wait)
+        """Book the next slot and block until this read may go (for a thread)."""
+        self._sleep(max(0.0, self.book() - self._clock()))
+        self._sleep(self.go_in())
 
     async def turn(self) -> None:
-        """Wait, first come first served, until this read may go."""
+        """Book the next slot and wait until this read may go (for a coroutine, in any event loop)."""
         import asyncio
 
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            while (wait := self._wait()) > 0:
-                await asyncio.sleep(wait)
+        slot = self.book()
+        try:
+            await asyncio.sleep(max(0.0, slot - self._clock()))
+        except BaseException:
+            self.release(slot)
+            raise
+        await asyncio.sleep(self.go_in())
 
     def hold_off(self, seconds: float) -> None:
         """Send nothing for ``seconds`` from now (never shortens an earlier hold)."""
-        self._hold_until = max(self._hold_until, self._clock() + seconds)
+        with self._lock:
+            self._hold_until = max(self._hold_until, self._clock() + seconds)
 
     def held_for(self) -> float:
         """Seconds until a ``Retry-After`` has elapsed, 0 when none is pending."""
@@ -153,13 +186,15 @@ class ReadPacers:
             raise ValueError(f"max_reads_per_second must be positive, got {rate!r}")
         self.rate = rate
         self._pacers: dict[str, ReadPacer] = {}
+        self._lock = threading.Lock()
 
     def for_subscription(self, subscription_id: str) -> ReadPacer:
         """Return the pacer of one subscription (any case)."""
         key = subscription_id.lower()
         pacer = self._pacers.get(key)
         if pacer is None:
-            pacer = self._pacers[key] = ReadPacer(self.rate)
+            with self._lock:
+                pacer = self._pacers.setdefault(key, ReadPacer(self.rate))
         return pacer
 
     def for_url(self, url: str) -> ReadPacer:
@@ -169,6 +204,7 @@ class ReadPacers:
 
 
 _SHARED_PACERS: weakref.WeakValueDictionary[tuple[Any, ...], ReadPacers] = weakref.WeakValueDictionary()
+_SHARED_PACERS_LOCK = threading.Lock()
 
 
 def shared_read_pacers(principal: tuple[Any, ...], rate: float) -> ReadPacers:
@@ -179,224 +215,42 @@ def shared_read_pacers(principal: tuple[Any, ...], rate: float) -> ReadPacers:
     :param rate: Most reads per second, per subscription.
     """
     key = (*principal, rate)
-    pacers = _SHARED_PACERS.get(key)
-    if pacers is None:
-        pacers = ReadPacers(rate)
-        _SHARED_PACERS[key] = pacers
+    with _SHARED_PACERS_LOCK:
+        pacers = _SHARED_PACERS.get(key)
+        if pacers is None:
+            pacers = ReadPacers(rate)
+            _SHARED_PACERS[key] = pacers
     return pacers
+
+
+def _seconds(value: str, *, scale: float = 1.0) -> float | None:
+    try:
+        return max(0.0, float(value) / scale)
+    except ValueError:
+        pass
+    if scale != 1.0:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - time.time())
 
 
 def retry_after_seconds(headers: Any) -> float | None:
     """
-    Seconds to wait from an answer's headers, ``retry-after-ms`` first, then ``Retry-After``.
+    Seconds to wait from an answer's headers (``None`` when it gives none).
+
+    ``retry-after-ms`` / ``x-ms-retry-after-ms`` first (ARM's precedence), then ``Retry-After``
+    (seconds or an HTTP-date).
 
     :param headers: The response headers (case-insensitive mapping).
     """
-    from azure.core.pipeline.policies._utils import parse_retry_after
-
     for name in _RETRY_AFTER_MS_HEADERS:
         value = headers.get(name)
-        if value:
-            try:
-                return parse_retry_after(value) / 1000.0
-            except (ValueError, TypeError):
-                continue
+        if value and (seconds := _seconds(str(value), scale=1000.0)) is not None:
+            return seconds
     value = headers.get("retry-after")
-    if value:
-        try:
-            return parse_retry_after(value)
-        except (ValueError, TypeError):
-            return None
-    return None
-
-
-class _RetryRules:
-    """The retry rules azure-core lacks, mixed into its sync and async retry policies."""
-
-    max_retry_after: float
-
-    def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
-        return retry_after_seconds(response.http_response.headers)
-
-    def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
-        status = response.http_response.status_code
-        if status not in TRANSIENT_STATUS_CODES or not settings["total"]:
-            return False
-        retry_after = self.get_retry_after(response)
-        # Too long to sleep through here: the caller waits it out (the pacer remembers it).
-        return retry_after is None or retry_after <= self.max_retry_after
-
-    def get_backoff_time(self, settings: dict[str, Any]) -> float:
-        backoff = super().get_backoff_time(settings)  # type: ignore[misc]
-        # Jitter, so clients that failed together do not come back together.
-        return float(backoff) * random.uniform(0.5, 1.0)
-
-
-def _retry_kwargs(settings: RequestSettings) -> dict[str, Any]:
-    return {
-        "retry_total": settings.retries,
-        "retry_connect": settings.retries,
-        "retry_read": settings.retries,
-        "retry_status": settings.retries,
-        "retry_backoff_factor": settings.backoff_factor,
-        "retry_backoff_max": settings.backoff_max,
-        "timeout": settings.call_timeout,
-    }
-
-
-def _user_agent() -> str:
-    from airflow_provider_datareplication import __version__
-
-    return f"airflow-provider-datareplication/{__version__}"
-
-
-def _observe(pacer: ReadPacer, response: PipelineResponse[Any, Any]) -> None:
-    if response.http_response.status_code in TRANSIENT_STATUS_CODES:
-        retry_after = retry_after_seconds(response.http_response.headers)
-        if retry_after:
-            pacer.hold_off(retry_after)
-
-
-def build_client(
-    *,
-    base_url: str,
-    credential: TokenCredential,
-    token_scope: str,
-    settings: RequestSettings,
-    pacers: ReadPacers,
-    ca_bundle: str | None = None,
-) -> PipelineClient:
-    """
-    Build the sync ARM client: requests transport, retries, bearer token, request ids, pacing.
-
-    :param base_url: The ARM endpoint.
-    :param credential: The azure-identity credential (reused, so its token is cached).
-    :param token_scope: The scope of ARM tokens.
-    :param settings: Timeouts and retry budget.
-    :param pacers: Read pacing and ``Retry-After`` memory, per subscription.
-    :param ca_bundle: CA certificates to trust instead of the system's.
-    """
-    from azure.core import PipelineClient
-    from azure.core.pipeline.policies import (
-        HeadersPolicy,
-        HTTPPolicy,
-        RequestIdPolicy,
-        RetryPolicy,
-        UserAgentPolicy,
-    )
-    from azure.core.pipeline.transport import RequestsTransport
-    from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
-
-    class _Retry(_RetryRules, RetryPolicy):
-        pass
-
-    class _Pacing(HTTPPolicy):
-        # Last before the wire. The hook paces a call's first attempt before entering the
-        # pipeline (a paced wait then holds no request); retries are paced here.
-        def send(self, request: Any) -> Any:
-            pacer = pacers.for_url(request.http_request.url)
-            if request.context.get("retry_count"):
-                pacer.wait_turn()
-            response = self.next.send(request)
-            _observe(pacer, response)
-            return response
-
-    retry = _Retry(**_retry_kwargs(settings))
-    retry.max_retry_after = settings.max_retry_after
-    policies = [
-        RequestIdPolicy(),
-        HeadersPolicy({"Accept": "application/json"}),
-        UserAgentPolicy(base_user_agent=_user_agent()),
-        retry,
-        ARMChallengeAuthenticationPolicy(credential, token_scope),
-        _Pacing(),
-    ]
-    transport = RequestsTransport(connection_verify=ca_bundle or True, **settings.transport_kwargs())
-    return PipelineClient(base_url, policies=policies, transport=transport)
-
-
-#: How long an idle pooled connection is kept: past the default poll interval (30 s, +10 %), so a
-#: few waits polling at their own pace reuse one connection instead of a TLS handshake per poll.
-IDLE_CONNECTION_SECONDS = 60.0
-
-
-def new_aiohttp_session(ca_bundle: str | None = None, *, limit: int = 100) -> Any:
-    """
-    Open an ``aiohttp.ClientSession`` whose pool trusts ``ca_bundle`` (or the system's CAs).
-
-    The trust goes on the connector, built once: azure-core's ``connection_verify=<path>`` would
-    build an SSL context per request, and with it a new connection each time.
-
-    :param ca_bundle: CA certificates to trust instead of the system's.
-    :param limit: Most connections open at once.
-    """
-    import ssl
-
-    import aiohttp
-
-    context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
-    connector = aiohttp.TCPConnector(ssl=context, limit=limit, keepalive_timeout=IDLE_CONNECTION_SECONDS)
-    return aiohttp.ClientSession(connector=connector, trust_env=True)
-
-
-def build_async_client(
-    *,
-    base_url: str,
-    credential: AsyncTokenCredential,
-    token_scope: str,
-    settings: RequestSettings,
-    pacers: ReadPacers,
-    ca_bundle: str | None = None,
-) -> AsyncPipelineClient:
-    """
-    Build the asyncio ARM client: aiohttp transport, retries, bearer token, request ids, pacing.
-
-    One client serves every trigger of a connection in a triggerer: its bearer-token policy asks
-    for one token for all of them, its aiohttp session is their one connection pool.
-
-    :param base_url: The ARM endpoint.
-    :param credential: The azure-identity aio credential (reused, so its token is cached).
-    :param token_scope: The scope of ARM tokens.
-    :param settings: Timeouts and retry budget.
-    :param pacers: Read pacing and ``Retry-After`` memory, per subscription.
-    :param ca_bundle: CA certificates to trust instead of the system's.
-    """
-    from azure.core import AsyncPipelineClient
-    from azure.core.pipeline.policies import (
-        AsyncHTTPPolicy,
-        AsyncRetryPolicy,
-        HeadersPolicy,
-        RequestIdPolicy,
-        UserAgentPolicy,
-    )
-    from azure.core.pipeline.transport import AioHttpTransport
-    from azure.mgmt.core.policies import AsyncARMChallengeAuthenticationPolicy
-
-    class _AsyncRetry(_RetryRules, AsyncRetryPolicy):
-        pass
-
-    class _AsyncPacing(AsyncHTTPPolicy):
-        async def send(self, request: Any) -> Any:
-            pacer = pacers.for_url(request.http_request.url)
-            if request.context.get("retry_count"):
-                await pacer.turn()
-            response = await self.next.send(request)
-            _observe(pacer, response)
-            return response
-
-    retry = _AsyncRetry(**_retry_kwargs(settings))
-    retry.max_retry_after = settings.max_retry_after
-    policies = [
-        RequestIdPolicy(),
-        HeadersPolicy({"Accept": "application/json"}),
-        UserAgentPolicy(base_user_agent=_user_agent()),
-        retry,
-        AsyncARMChallengeAuthenticationPolicy(credential, token_scope),
-        _AsyncPacing(),
-    ]
-    transport = AioHttpTransport(
-        session=new_aiohttp_session(ca_bundle, limit=settings.max_connections),
-        session_owner=True,
-        **settings.transport_kwargs(),
-    )
-    return AsyncPipelineClient(base_url, policies=policies, transport=transport)
+    return _seconds(str(value)) if value else None

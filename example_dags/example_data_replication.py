@@ -21,6 +21,9 @@ except ImportError:  # Airflow 2
     from airflow.decorators import dag, task  # type: ignore[no-redef]
 
 POLL_SECONDS = float(os.environ.get("DATAREPLICATION_EXAMPLE_POLL_SECONDS", "30"))
+#: A replication job is named by a GUID; its operations by "<job GUID>_<suffix>".
+EXAMPLE_JOB = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
+EXAMPLE_OPERATION = f"{EXAMPLE_JOB}_2b9c5f1e-6c8d-4a0e-9f3b-7d4e1a2c8b60"
 OPERATION = {
     "operation_id": "{{ params.operation_id }}",
     "job_name": "{{ params.job_name }}",
@@ -33,7 +36,7 @@ OPERATION = {
     schedule=None,
     start_date=datetime(2024, 1, 1),
     catchup=False,
-    params={"operation_id": "failover-0001", "job_name": "plannedFailover1", "vault_name": "vault1"},
+    params={"operation_id": EXAMPLE_OPERATION, "job_name": EXAMPLE_JOB, "vault_name": "vault1"},
     render_template_as_native_obj=True,
     tags=["example", "azure"],
 )

@@ -21,11 +21,14 @@ from pathlib import Path
 from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "example_dags"))
+from example_data_replication import EXAMPLE_OPERATION  # noqa: E402
+
 SHOW = (
     "is InProgress",
     "Pausing task as DEFERRED",
     "ended Succeeded",
-    "Operation failover-0001",
+    f"Operation {EXAMPLE_OPERATION}",
     "Trigger completed",
 )
 
@@ -38,7 +41,7 @@ def main() -> int:
     ):
         progress = [{"status": "InProgress", "percentComplete": pct} for pct in (10, 35, 60, 85)]
         emulator.script_operation(
-            "failover-0001", [*progress, {"status": "Succeeded", "percentComplete": 100}]
+            EXAMPLE_OPERATION, [*progress, {"status": "Succeeded", "percentComplete": 100}]
         )
         print(f"Emulator: {emulator.url} (Azure Resource Manager and Microsoft Entra ID, TLS)")
         env = {
@@ -81,7 +84,7 @@ def main() -> int:
             print(f"  {task_id}: {value}")
         print(
             f"\nEmulator counters: {emulator.token_requests} token request(s), "
-            f"{len(emulator.requests_for('failover-0001'))} status reads."
+            f"{len(emulator.requests_for(EXAMPLE_OPERATION))} status reads."
         )
     print(f"Emulator stopped. Demo took {time.monotonic() - started:.0f} s.")
     return 0

@@ -17,3 +17,27 @@ import pytest
 def emulator(data_replication_emulator):
     """The emulator from the package's own pytest plugin (what users get)."""
     return data_replication_emulator
+
+
+def _tracked_changes() -> str | None:
+    """A digest of every change to tracked files (``None`` outside a git checkout)."""
+    import hashlib
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        diff = subprocess.run(
+            ["git", "diff", "--binary", "HEAD"], cwd=root, capture_output=True, check=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return hashlib.sha256(diff).hexdigest()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tests_change_no_tracked_file():
+    """Running the tests changes no tracked file: documents go to test-output/ (scripts/docs.sh: docs/)."""
+    before = _tracked_changes()
+    yield
+    if before is not None and not os.environ.get("DATAREPLICATION_WRITE_DOCS"):
+        assert _tracked_changes() == before, "the tests changed a tracked file (see git status)"

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import os
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from pathlib import Path
+ROOT = Path(__file__).resolve().parents[1]
+#: Set by ``scripts/docs.sh``: tests that produce a document write it into ``docs/``.
+WRITE_DOCS = "DATAREPLICATION_WRITE_DOCS"
 
 SUBSCRIPTION_ID = "930CEC23-4430-4513-B855-DBA237E2F3BF"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -84,3 +87,16 @@ def assert_no_secrets(emulator: Any, text: str) -> None:
     assert emulator.client_secret not in text, "the client secret leaked"
     leaked = [token for token in emulator.issued_tokens if token in text]
     assert not leaked, "an access token leaked"
+
+
+def output_path(*parts: str) -> Path:
+    """
+    Where a test writes a document it produces (a table, a screenshot), creating the folder.
+
+    ``docs/`` when ``scripts/docs.sh`` runs the test (``DATAREPLICATION_WRITE_DOCS=1``);
+    otherwise ``test-output/`` (git-ignored), so running the tests changes no tracked file.
+    """
+    base = ROOT / "docs" if os.environ.get(WRITE_DOCS) == "1" else ROOT / "test-output"
+    path = base.joinpath(*parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from airflow_provider_datareplication import client_pool
 from airflow_provider_datareplication.client_pool import CLIENT_POOL
 from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
 from airflow_provider_datareplication.pipeline import RequestSettings
@@ -84,11 +85,18 @@ async def test_hooks_on_one_connection_keep_one_copy_of_its_settings(emulator, m
 
 
 async def test_an_edited_connection_gets_a_new_client(emulator, monkeypatch):
+    monkeypatch.setattr(client_pool, "CONNECTION_REUSE_SECONDS", 0.2)
     use_connection(monkeypatch, emulator)
     emulator.script_operation("op1", ["InProgress"])
     old = AzureDataReplicationAsyncHook()
     await old.get_operation_status(**OPERATION)
     use_connection(monkeypatch, emulator, request_timeout=20)  # edited in Airflow
+    # A trigger that starts right after still shares the read just done (a restart's thousands of
+    # triggers read the connection once, not once each) ...
+    soon = AzureDataReplicationAsyncHook()
+    assert (await soon.get_async_connection_settings()).request_timeout is None
+    await asyncio.sleep(0.3)
+    # ... one that starts later reads it again and gets a client of its own.
     new = AzureDataReplicationAsyncHook()
     await new.get_operation_status(**OPERATION)
     assert await old.get_async_conn() is not await new.get_async_conn()
@@ -188,9 +196,9 @@ def first_read_in_a_new_process(**env: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_first_client_takes_start_up_objects_out_of_full_collections(emulator):
+def test_first_client_takes_start_up_objects_out_of_full_collections_when_asked(emulator):
     emulator.script_operation("op1", ["InProgress"])
-    seen = first_read_in_a_new_process()
+    seen = first_read_in_a_new_process(AIRFLOW__AZURE_DATA_REPLICATION__GC_FREEZE="True")
     assert seen["status"] == "InProgress"
     assert seen["frozen_before"] == 0
     # Airflow's and the Azure SDKs' modules: a full collection no longer walks them ...
@@ -200,11 +208,68 @@ def test_first_client_takes_start_up_objects_out_of_full_collections(emulator):
     assert seen["collected"] >= 1
 
 
-def test_gc_freeze_can_be_turned_off(emulator):
+def test_the_garbage_collector_is_left_alone_by_default(emulator):
     emulator.script_operation("op1", ["InProgress"])
-    seen = first_read_in_a_new_process(AIRFLOW__AZURE_DATA_REPLICATION__GC_FREEZE="False")
+    seen = first_read_in_a_new_process()
     assert seen["status"] == "InProgress"
     assert seen["frozen"] == 0
+
+
+# Many waits starting in the same instant, as a triggerer rebuilds them all after a restart.
+MANY_AT_ONCE_IN_A_NEW_PROCESS = """
+import asyncio, json, logging, sys
+logging.basicConfig(level=logging.INFO, format="LOG %(message)s", stream=sys.stdout)
+from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+
+async def read():
+    async with AzureDataReplicationAsyncHook() as hook:
+        return (await hook.get_operation_status(**json.loads(sys.argv[1]))).status
+
+async def main():
+    return await asyncio.gather(*(read() for _ in range(300)))
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_waits_starting_together_prepare_the_process_once(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, max_reads_per_second=1000)
+    emulator.script_operation("op1", ["InProgress"])
+    out = subprocess.run(
+        [sys.executable, "-c", MANY_AT_ONCE_IN_A_NEW_PROCESS, json.dumps(OPERATION)],
+        env={**os.environ, "AIRFLOW__AZURE_DATA_REPLICATION__GC_FREEZE": "True"},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == ["InProgress"] * 300
+    freezes = [line for line in out.stdout.splitlines() if "out of the garbage collector's way" in line]
+    assert len(freezes) == 1, freezes
+    assert emulator.token_requests == 1
+
+
+async def test_waits_on_two_event_loops_in_two_threads_share_the_pacing(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, max_reads_per_second=20)
+    for i in range(10):
+        emulator.script_operation(f"op{i}", ["InProgress"])
+
+    def in_its_own_loop(ops: range) -> list[str | None]:
+        async def main() -> list[str | None]:
+            return await asyncio.gather(*(read_once(f"op{i}") for i in ops))
+
+        return asyncio.run(main())
+
+    # A contended first loop in a thread, then another thread's loop, then two at once.
+    first = await asyncio.to_thread(in_its_own_loop, range(0, 3))
+    second = await asyncio.to_thread(in_its_own_loop, range(3, 6))
+    together = await asyncio.gather(
+        asyncio.to_thread(in_its_own_loop, range(6, 8)), asyncio.to_thread(in_its_own_loop, range(8, 10))
+    )
+    assert first + second + together[0] + together[1] == ["InProgress"] * 10
+    times = sorted(r.at for r in emulator.requests if r.kind == "arm")
+    assert len(times) == 10
+    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 20
 
 
 @pytest.fixture(autouse=True)

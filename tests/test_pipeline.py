@@ -5,7 +5,12 @@ import itertools
 import pytest
 
 from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
-from airflow_provider_datareplication.pipeline import ReadPacer, ReadPacers, shared_read_pacers
+from airflow_provider_datareplication.pipeline import (
+    ReadPacer,
+    ReadPacers,
+    retry_after_seconds,
+    shared_read_pacers,
+)
 
 
 class Clock:
@@ -41,12 +46,41 @@ def test_reads_are_spaced_at_the_rate_with_slack():
 def test_a_late_reader_does_not_make_a_bunch():
     clock = Clock()
     pacer = ReadPacer(10, clock=clock, sleep=Sleeper(clock))
-    pacer.wait_turn()
-    clock.now += 5  # the loop was busy: the next read counts from the last one let go
-    pacer.wait_turn()
-    start = clock.now
-    pacer.wait_turn()
-    assert clock.now - start == pytest.approx(0.11)
+    first, second, third = pacer.book(), pacer.book(), pacer.book()
+    assert [second - first, third - second] == pytest.approx([0.11, 0.11])
+    clock.now = third + 1.0  # the loop was busy: all three wake late, at once
+    gaps = [pacer.go_in() for _ in range(3)]
+    # They still leave spaced (by the rate, with half the slack), not in one burst.
+    assert gaps == pytest.approx([0.0, 0.105, 0.21])
+
+
+def test_booking_ahead_leaves_the_present_free():
+    clock = Clock()
+    pacer = ReadPacer(10, clock=clock)
+    later = [pacer.book(clock.now + 30) for _ in range(5)]  # waits booking their next poll
+    assert later[0] == 130 and later[-1] == pytest.approx(130.44)
+    now = pacer.book()  # a read wanted now is not queued behind them
+    assert now == 100
+    assert pacer.book(130.2) == pytest.approx(130.55)  # past the booked run
+
+
+def test_a_released_slot_is_booked_again():
+    clock = Clock()
+    pacer = ReadPacer(10, clock=clock)
+    first = pacer.book()
+    second = pacer.book()
+    pacer.release(second)
+    assert pacer.book() == second
+    assert first == 100
+
+
+def test_more_waits_than_the_rate_stretch_into_the_future():
+    clock = Clock()
+    pacer = ReadPacer(10, clock=clock)
+    slots = [pacer.book(clock.now + 30) for _ in range(600)]
+    # 600 reads at 10/s (with slack) take 66 s: the last one books about 36 s past its wish.
+    assert slots[-1] - 130 == pytest.approx(599 * 0.11)
+    assert len(set(slots)) == 600
 
 
 def test_retry_after_holds_every_reader_and_is_never_shortened():
@@ -59,8 +93,9 @@ def test_retry_after_holds_every_reader_and_is_never_shortened():
     with pytest.raises(AzureDataReplicationTransientError, match="Not sent") as info:
         pacer.check()
     assert info.value.retry_after == 5
+    assert pacer.book() == 105  # nothing booked before it ends
     pacer.wait_turn()
-    assert sleeper.slept == [5]
+    assert sum(sleeper.slept) == pytest.approx(5.11)
     pacer.check()
 
 
@@ -80,7 +115,55 @@ async def test_async_readers_take_turns_in_order():
     await asyncio.gather(*(read(i) for i in range(6)))
     assert order == list(range(6))
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert min(gaps) >= 1.1 / 20 - 0.005
+    assert min(gaps) >= 1.05 / 20 - 0.005
+
+
+def test_one_pacer_serves_any_number_of_event_loops_and_threads():
+    import asyncio
+    import threading
+    import time
+
+    pacer = ReadPacer(50)
+    stamps: list[float] = []
+
+    async def readers(n: int) -> None:
+        async def read() -> None:
+            await pacer.turn()
+            stamps.append(time.monotonic())
+
+        await asyncio.gather(*(read() for _ in range(n)))
+
+    # A contended first loop, then another asyncio.run() in this thread (an asyncio.Lock would be
+    # bound to the first loop and refuse the second) ...
+    asyncio.run(readers(5))
+    asyncio.run(readers(5))
+    # ... then two loops in two threads at once, beside a thread that reads without asyncio.
+    errors: list[BaseException] = []
+
+    def in_thread(target) -> None:
+        try:
+            target()
+        except BaseException as err:
+            errors.append(err)
+
+    def blocking() -> None:
+        for _ in range(5):
+            pacer.wait_turn()
+            stamps.append(time.monotonic())
+
+    threads = [
+        threading.Thread(target=in_thread, args=(lambda: asyncio.run(readers(5)),)),
+        threading.Thread(target=in_thread, args=(lambda: asyncio.run(readers(5)),)),
+        threading.Thread(target=in_thread, args=(blocking,)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    assert len(stamps) == 25
+    gaps = [b - a for a, b in itertools.pairwise(sorted(stamps))]
+    assert min(gaps) >= 1.05 / 50 - 0.005  # the rate held across every loop and thread
 
 
 def test_pacers_are_per_subscription_any_case():
@@ -91,6 +174,8 @@ def test_pacers_are_per_subscription_any_case():
     assert pacers.for_url("https://arm/providers/x") is pacers.for_subscription("")
     with pytest.raises(ValueError, match="max_reads_per_second"):
         ReadPacers(0)
+    with pytest.raises(ValueError, match="max_reads_per_second"):
+        ReadPacer(-1)
 
 
 def test_process_shares_pacers_by_principal_and_rate():
@@ -98,3 +183,27 @@ def test_process_shares_pacers_by_principal_and_rate():
     first = shared_read_pacers(principal, 15)
     assert shared_read_pacers(principal, 15) is first
     assert shared_read_pacers(("other",), 15) is not first
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"Retry-After": "1.5"}, 1.5),
+        ({"retry-after-ms": "1200", "Retry-After": "9"}, 1.2),  # ARM's precedence
+        ({"x-ms-retry-after-ms": "300"}, 0.3),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # a date in the past
+        ({"Retry-After": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_in_every_form(headers, seconds):
+    assert retry_after_seconds({k.lower(): v for k, v in headers.items()}) == seconds
+
+
+def test_retry_after_as_a_future_http_date():
+    import email.utils
+    import time
+
+    moment = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 28 <= retry_after_seconds({"retry-after": moment}) <= 30

@@ -13,7 +13,6 @@ from airflow_provider_datareplication.connection import (
 )
 from airflow_provider_datareplication.exceptions import (
     TRANSIENT_STATUS_CODES,
-    AzureDataReplicationAuthError,
     AzureDataReplicationError,
     AzureDataReplicationTransientError,
     error_for_response,
@@ -22,15 +21,21 @@ from airflow_provider_datareplication.exceptions import (
 )
 from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION, JobOperation
 from airflow_provider_datareplication.operation_status import OperationStatus
-from airflow_provider_datareplication.pipeline import ReadPacers, RequestSettings, retry_after_seconds
+from airflow_provider_datareplication.pipeline import (
+    ReadPacer,
+    ReadPacers,
+    RequestSettings,
+    retry_after_seconds,
+    shared_read_pacers,
+)
 from airflow_provider_datareplication.version_compat import BaseHook
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from azure.core import AsyncPipelineClient, PipelineClient
-    from azure.core.credentials import TokenCredential
 
+    from airflow_provider_datareplication.arm_client import RenewableCredential
     from airflow_provider_datareplication.client_pool import ClientLease
 
 DEFAULT_REQUEST_SETTINGS = RequestSettings()
@@ -72,28 +77,6 @@ def read_operation_status(
             request_ids=request_ids_from(headers),
         )
     return OperationStatus.from_dict(parsed)
-
-
-def translate_azure_error(err: Exception, what: str) -> AzureDataReplicationError:
-    """
-    Map an azure-core / azure-identity exception to this provider's typed errors.
-
-    :param err: What azure-core or azure-identity raised.
-    :param what: What was being read, for the message.
-    """
-    from azure.core.exceptions import ClientAuthenticationError
-
-    if isinstance(err, ClientAuthenticationError):
-        response = getattr(err, "response", None)
-        status = getattr(response, "status_code", None)
-        cls = (
-            AzureDataReplicationTransientError
-            if status in TRANSIENT_STATUS_CODES
-            else AzureDataReplicationAuthError
-        )
-        return cls(f"Could not get an Azure token to read {what}: {err.message}", http_status=status)
-    message = getattr(err, "message", None) or str(err) or type(err).__name__
-    return AzureDataReplicationTransientError(f"Could not reach Azure to read {what}: {message}")
 
 
 class _AzureDataReplicationHookBase(BaseHook):
@@ -158,6 +141,29 @@ class _AzureDataReplicationHookBase(BaseHook):
         return replace(self.request_settings, read_timeout=connection.request_timeout)
 
     @staticmethod
+    def _book_turn(pacer: ReadPacer, settings: RequestSettings) -> float:
+        """
+        Book this read's slot under the pacing, within the call's timeout; return the wait until it.
+
+        Nothing is sent (and no slot is kept) while a ``Retry-After`` runs, or when the slot lies
+        past the call's timeout: the caller hears of it as a transient error and asks again later.
+        """
+        import time
+
+        pacer.check()
+        now = time.monotonic()
+        slot = pacer.book(now)
+        wait = slot - now
+        if wait >= settings.call_timeout:
+            pacer.release(slot)
+            raise AzureDataReplicationTransientError(
+                f"Not sent: under the connection's max_reads_per_second ({pacer.rate:g}), this read's turn "
+                f"comes in {wait:.0f} s, past the call's timeout ({settings.call_timeout:g} s)",
+                retry_after=round(wait, 3),
+            )
+        return wait
+
+    @staticmethod
     def _subscription_check_path(connection: AzureDataReplicationConnection) -> str:
         from urllib.parse import quote
 
@@ -204,7 +210,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
     ) -> None:
         super().__init__(azure_data_replication_conn_id, request_settings=request_settings)
         self._client: PipelineClient | None = None
-        self._credential: TokenCredential | None = None
+        self._credential: RenewableCredential | None = None
         self._pacers: ReadPacers | None = None
 
     @classmethod
@@ -247,17 +253,20 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
     def read_pacers(self) -> ReadPacers:
         """Return the hook's read pacing and ``Retry-After`` memory (kept across calls and pokes)."""
         if self._pacers is None:
-            self._pacers = ReadPacers(self.connection.max_reads_per_second)
+            connection = self.connection
+            self._pacers = shared_read_pacers(connection.principal, connection.max_reads_per_second)
         return self._pacers
 
     def get_conn(self) -> PipelineClient:
         """Return the ARM client (built once: credential, session and retry policy are reused)."""
         if self._client is None:
-            from airflow_provider_datareplication.pipeline import build_client
+            from airflow_provider_datareplication.arm_client import RenewableCredential, build_client
 
             connection = self.connection
             settings = self._settings_for(connection)
-            self._credential = connection.credential(**settings.transport_kwargs())
+            self._credential = RenewableCredential(
+                lambda: connection.credential(**settings.transport_kwargs())
+            )
             self._client = build_client(
                 base_url=connection.resource_manager_url,
                 credential=self._credential,
@@ -299,18 +308,28 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         )
 
     def _send(self, path: str, what: str) -> tuple[int, Any, bytes]:
+        import time
+
         from azure.core.exceptions import AzureError
         from azure.core.rest import HttpRequest
 
-        url = f"{self.connection.resource_manager_url}{path}"
+        from airflow_provider_datareplication.arm_client import translate_azure_error
+
+        connection = self.connection
+        settings = self._settings_for(connection)
+        url = f"{connection.resource_manager_url}{path}"
         pacer = self.read_pacers.for_url(url)
-        pacer.check()
-        pacer.wait_turn()
+        started = time.monotonic()
+        time.sleep(self._book_turn(pacer, settings))
+        time.sleep(pacer.go_in())
         client = self.get_conn()
         try:
-            response = client.send_request(HttpRequest("GET", url))
+            # The time spent waiting for the turn counts against the call's timeout.
+            timeout = max(settings.call_timeout - (time.monotonic() - started), 1.0)
+            response = client.send_request(HttpRequest("GET", url), timeout=timeout)
         except AzureError as err:
-            raise translate_azure_error(err, what) from None
+            had_token = self._credential is not None and self._credential.has_issued
+            raise translate_azure_error(err, what, had_token=had_token) from None
         return response.status_code, response.headers, response.content
 
     def get_operation_status(
@@ -347,7 +366,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         return read_operation_status(status_code, headers, body, operation)
 
     def test_connection(self) -> tuple[bool, str]:
-        """Sign in and read the connection's subscription (or the subscription list) from ARM."""
+        """Sign in and read the connection's subscription (or the subscription list) from ARM; close after."""
         try:
             connection = self.connection
             status_code, headers, body = self._send(
@@ -355,6 +374,8 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             )
         except (AzureDataReplicationError, ValueError) as err:
             return False, str(err)
+        finally:
+            self.close()
         return self._describe_check(connection, status_code, headers, body)
 
     def close(self) -> None:
@@ -421,20 +442,48 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         """Return the asyncio ARM client: shared by every hook on this connection in this event loop."""
         return (await self._get_lease()).client
 
-    async def _send(self, path: str, what: str) -> tuple[int, Any, bytes]:
+    async def read_pacer(self, subscription_id: str) -> ReadPacer:
+        """
+        Return the read pacer of a subscription for this connection's principal (shared in the process).
+
+        A wait books its next read there (:meth:`ReadPacer.book`) and sleeps until the slot, then
+        reads with ``get_status(..., slot=...)``.
+
+        :param subscription_id: The subscription.
+        """
+        return (await self._get_lease()).pacers.for_subscription(subscription_id)
+
+    async def _send(self, path: str, what: str, *, slot: float | None = None) -> tuple[int, Any, bytes]:
+        import asyncio
+        import time
+
         from azure.core.exceptions import AzureError
         from azure.core.rest import HttpRequest
+
+        from airflow_provider_datareplication.arm_client import translate_azure_error
 
         connection = await self.get_async_connection_settings()
         url = f"{connection.resource_manager_url}{path}"
         lease = await self._get_lease()
+        settings = self._settings_for(connection)
         pacer = lease.pacers.for_url(url)
-        pacer.check()
-        await pacer.turn()
+        started = time.monotonic()
+        if slot is None:
+            slot = started + self._book_turn(pacer, settings)
+        else:
+            pacer.check()
         try:
-            response = await lease.client.send_request(HttpRequest("GET", url))
+            await asyncio.sleep(max(0.0, slot - time.monotonic()))
+        except BaseException:
+            pacer.release(slot)
+            raise
+        await asyncio.sleep(pacer.go_in())
+        try:
+            # The time spent waiting for the turn counts against the call's timeout.
+            timeout = max(settings.call_timeout - (time.monotonic() - started), 1.0)
+            response = await lease.client.send_request(HttpRequest("GET", url), timeout=timeout)
         except AzureError as err:
-            raise translate_azure_error(err, what) from None
+            raise translate_azure_error(err, what, had_token=lease.credential.has_issued) from None
         return response.status_code, response.headers, response.content
 
     async def resolve_operation(
@@ -497,13 +546,14 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         )
         return await self.get_status(operation)
 
-    async def get_status(self, operation: JobOperation) -> OperationStatus:
+    async def get_status(self, operation: JobOperation, *, slot: float | None = None) -> OperationStatus:
         """
         Get the status of an operation already resolved by :meth:`resolve_operation`.
 
         :param operation: The operation.
+        :param slot: A slot booked for this read with :meth:`read_pacer` (default: book one now).
         """
-        status_code, headers, body = await self._send(operation.path, operation.describe())
+        status_code, headers, body = await self._send(operation.path, operation.describe(), slot=slot)
         return read_operation_status(status_code, headers, body, operation)
 
     async def close(self) -> None:

@@ -173,30 +173,88 @@ class AzureDataReplicationOperationSensor(OperationTaskMixin, BaseSensorOperator
         try:
             result = self.poke(context)
         except Exception as err:
-            self._skip_or_raise(err)
+            self._on_poke_error(err)
+            result = False
         if result:
             assert isinstance(result, PokeReturnValue)
             return result.xcom_value
         remaining = max(self.timeout - (time.monotonic() - started), 0.0)
+        self._defer(remaining)
+
+    def _defer(self, remaining: float) -> None:
+        # A Retry-After the first check was given carries into the trigger: no read before it ends.
+        held = self.hook.read_pacers.for_subscription(self.resolve_operation().subscription_id).held_for()
         self.defer(
-            trigger=self.operation_trigger(poll_interval=self.poke_interval, timeout=remaining),
+            trigger=self.operation_trigger(
+                poll_interval=self.poke_interval,
+                timeout=remaining,
+                not_before=time.time() + held if held else None,
+            ),
             method_name="execute_complete",
             timeout=timedelta(seconds=remaining),
         )
 
-    def _skip_or_raise(self, err: BaseException) -> None:
-        from airflow_provider_datareplication.version_compat import AirflowFailException, AirflowSkipException
+    def _on_poke_error(self, err: BaseException) -> None:
+        """
+        Apply Airflow's rules for a poke's error (``BaseSensorOperator.execute``) to one met elsewhere.
 
-        # never_fail exists from Airflow 3.0 on.
-        if getattr(self, "never_fail", False) or (self.soft_fail and isinstance(err, AirflowFailException)):
-            raise AirflowSkipException(f"Skipping: {err}") from err
+        Timeouts and failures skip under ``soft_fail`` or ``never_fail``; any other error skips
+        under ``never_fail``, is logged and waited through under ``silent_fail``, and fails the
+        task otherwise. So an error ends the task the same way whether a poke, the first check
+        before deferring, or the trigger met it. Returns only to keep waiting.
+        """
+        from airflow_provider_datareplication.version_compat import (
+            AirflowFailException,
+            AirflowSensorTimeout,
+            AirflowSkipException,
+        )
+
+        if isinstance(err, AirflowSkipException):
+            raise err
+        never_fail = getattr(self, "never_fail", False)
+        if isinstance(err, AirflowSensorTimeout | AirflowFailException):
+            if self.soft_fail or never_fail:
+                raise AirflowSkipException(
+                    f"Skipping ({'soft_fail' if self.soft_fail else 'never_fail'}): {err}"
+                ) from err
+            raise err
+        if getattr(self, "silent_fail", False):
+            self.log.error("Sensor poke failed (silent_fail: waiting on): %s", err)
+            return
+        if never_fail:
+            raise AirflowSkipException(f"Skipping (never_fail): {err}") from err
         raise err
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        """Turn the trigger's event into the task's outcome (Airflow applies soft_fail on the way out)."""
+        """Turn the trigger's event into the task's outcome, by the same rules as a poke's."""
         from airflow_provider_datareplication.version_compat import AirflowSensorTimeout
 
-        status, operation = self.status_from_event(event, timeout_error=AirflowSensorTimeout)
-        if self.start_from_trigger:  # execute() never ran: store the link now
-            self.remember_portal_link(context, operation)
-        return self.finish(status, operation)
+        try:
+            status, operation = self.status_from_event(event, timeout_error=AirflowSensorTimeout)
+            if self.start_from_trigger:  # execute() never ran: store the link now
+                self.remember_portal_link(context, operation)
+            return self.finish(status, operation)
+        except Exception as err:
+            self._on_poke_error(err)
+        # silent_fail: the error is logged and the wait goes on, for what is left of the timeout.
+        deadline = (event or {}).get("deadline")
+        self._defer(max(deadline - time.time(), 0.0) if deadline else self.timeout)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        """
+        Resume after the trigger fired, keeping a poke's rule for ``soft_fail``.
+
+        Airflow skips any error of a resumed sensor under ``soft_fail``, where a poke's error is
+        skipped only when it is a timeout or a failure: an error reading the status (403, 404, ...)
+        fails the task in both.
+        """
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationError
+        from airflow_provider_datareplication.version_compat import AirflowSkipException
+
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSkipException as skip:
+            cause = skip.__cause__
+            if self.soft_fail and isinstance(cause, AzureDataReplicationError):
+                raise cause from None
+            raise

@@ -8,7 +8,10 @@ It serves what this provider talks to, so DAGs can run and be tested offline:
   validates it, answered with Azure's status codes and error bodies), plus ``GET /subscriptions``
   and ``GET /subscriptions/{sub}`` (what a connection test reads);
 - Microsoft Entra ID, as azure-identity's ``ClientSecretCredential`` needs it:
-  ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and ``POST /{tenant}/oauth2/v2.0/token``.
+  ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and ``POST /{tenant}/oauth2/v2.0/token``;
+- the managed identity endpoint (IMDS), over plain http on a port of its own as Azure's is:
+  ``GET /metadata/identity/oauth2/token`` (azure-identity finds it through
+  ``AZURE_POD_IDENTITY_AUTHORITY_HOST``, see :meth:`DataReplicationEmulator.environment`).
 
 Operations are scripted (a sequence of statuses, or a time-based progression), faults are injected
 on demand, and counters record what clients did. Scripts, faults and counters are also reachable
@@ -50,7 +53,11 @@ _OPERATION_PATH = re.compile(
 )
 _SUBSCRIPTION_PATH = re.compile(r"^/subscriptions(?:/(?P<sub>[^/]+))?$", re.IGNORECASE)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_NAME = re.compile(r"^[a-zA-Z0-9]+$")
+#: What Azure accepts for vault and job names (real job names are GUIDs).
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+#: ARM's resource group rule.
+_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+DEFAULT_MANAGED_IDENTITY_CLIENT_ID = "7e6e1c4b-0c2f-4d5a-9a51-5b1b2f3c4d5e"
 
 
 def _now_iso() -> str:
@@ -64,17 +71,23 @@ class Fault:
 
     :param kind: ``http`` (a status, headers and body), ``malformed`` (200 with a body that is not
         JSON), ``slow`` (the normal answer after ``delay`` seconds), ``drop`` (the connection is
-        closed with no answer).
+        closed with no answer), ``revoke`` (the bearer token the request carries is revoked, and
+        the answer is ARM's 401 for it: asking again with the same token gets 401 too).
     :param status: HTTP status for ``http``.
     :param headers: Extra response headers.
     :param body: Response body: a dict is sent as JSON, a string as is.
     :param delay: Seconds to wait before answering (``slow``).
     :param times: How many matching requests it hits; ``-1`` for all.
     :param operation_id: Only requests for this operation; ``None`` for every operation request.
-    :param target: ``arm`` (operation requests) or ``token`` (the token endpoint).
+    :param target: ``arm`` (operation requests), ``token`` (the token endpoint) or ``imds`` (the
+        managed identity endpoint).
     :param after: How many matching requests to answer normally first (to hit a waiting client).
     :param retry_after_date: Send ``Retry-After`` as an HTTP-date this many seconds after the
         moment of answering.
+    :param seconds: Hit every matching request for this many seconds from the first one it hits
+        (instead of ``times``): an outage.
+    :param then: A fault to inject when this one first hits (one fault leading to another, e.g. a
+        revoked token, then the identity endpoint unreachable while a new one is fetched).
     """
 
     kind: str = "http"
@@ -87,6 +100,9 @@ class Fault:
     target: str = "arm"
     after: int = 0
     retry_after_date: float | None = None
+    seconds: float | None = None
+    then: Fault | None = None
+    _ends_at: float | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def throttle(cls, retry_after: str = "1", *, header: str = "Retry-After", **kwargs: Any) -> Fault:
@@ -138,13 +154,25 @@ class Fault:
 
     @classmethod
     def expired_token(cls, **kwargs: Any) -> Fault:
-        """401 ExpiredAuthenticationToken."""
-        return cls.arm_error(
+        """401 ExpiredAuthenticationToken, with ARM's ``WWW-Authenticate`` challenge."""
+        fault = cls.arm_error(
             401,
             "ExpiredAuthenticationToken",
             "The access token expiry UTC time is earlier than current UTC time.",
             **kwargs,
         )
+        fault.headers = {"WWW-Authenticate": _challenge("The access token has expired.")}
+        return fault
+
+    @classmethod
+    def revoked_token(cls, **kwargs: Any) -> Fault:
+        """Revoke the request's token: 401 InvalidAuthenticationToken, now and for that token later."""
+        return cls("revoke", 401, {}, None, **kwargs)
+
+    @classmethod
+    def identity_unreachable(cls, seconds: float | None = None, **kwargs: Any) -> Fault:
+        """Drop every connection at the managed identity endpoint, for ``seconds`` (a blip at IMDS)."""
+        return cls("drop", 0, {}, None, target="imds", seconds=seconds, **kwargs)
 
     @classmethod
     def forbidden(cls, **kwargs: Any) -> Fault:
@@ -175,6 +203,14 @@ class Fault:
         else:
             body = _aad_error("temporarily_unavailable", "AADSTS90033: A transient error has occurred.")
         return cls("http", status, {}, body, target="token", **kwargs)
+
+
+def _challenge(description: str) -> str:
+    """ARM's ``WWW-Authenticate`` on a 401."""
+    return (
+        'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", '
+        f'error_description="{description}"'
+    )
 
 
 def _aad_error(error: str, description: str) -> dict[str, Any]:
@@ -228,7 +264,10 @@ class DataReplicationEmulator:
     :param client_id: The service principal's client id.
     :param client_secret: Its secret (a fresh random one by default).
     :param subscription_id: Subscription put in connection settings by :meth:`connection`.
-    :param token_lifetime: ``expires_in`` of issued tokens, in seconds.
+    :param token_lifetime: ``expires_in`` of issued tokens, in seconds (azure-identity asks again
+        for a token that has less than 5 minutes left, so a short one makes every read ask).
+    :param managed_identity_client_id: The client id of the managed identity the IMDS endpoint
+        signs in (also accepted when a request names none).
     :param unknown_operations: Status every GET of an unscripted operation answers; ``None``
         (default) answers 404 ResourceNotFound, as Azure does.
     :param auto_progress: When set, an unscripted operation answers ``InProgress`` until this many
@@ -246,6 +285,7 @@ class DataReplicationEmulator:
         client_secret: str | None = None,
         subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
         token_lifetime: int = 3599,
+        managed_identity_client_id: str = DEFAULT_MANAGED_IDENTITY_CLIENT_ID,
         unknown_operations: str | None = None,
         auto_progress: float | None = None,
         arm_read_limit: tuple[float, float] | None = None,
@@ -256,6 +296,7 @@ class DataReplicationEmulator:
         self.client_secret = client_secret or f"emu-secret-{secrets.token_urlsafe(18)}"
         self.subscription_id = subscription_id
         self.token_lifetime = token_lifetime
+        self.managed_identity_client_id = managed_identity_client_id
         self.unknown_operations = unknown_operations
         self.auto_progress = auto_progress
         self.arm_read_limit = arm_read_limit
@@ -272,14 +313,14 @@ class DataReplicationEmulator:
         self.max_open_connections = 0
         self.connections_accepted = 0
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._imds: ThreadingHTTPServer | None = None
         self._dir: str | None = None
         self.ca_file = ""
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> DataReplicationEmulator:
-        """Make the certificates, bind 127.0.0.1 and serve in a background thread."""
+        """Make the certificates, bind 127.0.0.1 (HTTPS, and plain http for IMDS) and serve in threads."""
         from airflow_provider_datareplication.testing.tls import make_tls_files
 
         self._dir = tempfile.mkdtemp(prefix="datareplication-emulator-")
@@ -287,27 +328,28 @@ class DataReplicationEmulator:
         self.ca_file = tls.ca_file
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(tls.cert_file, tls.key_file)
-        emulator = self
 
         class Handler(_Handler):
-            pass
+            emulator = self
 
-        Handler.emulator = emulator
+        class ImdsHandler(_ImdsHandler):
+            emulator = self
+
         server = _TlsServer(("127.0.0.1", self._port), Handler)
         server.tls_context = context
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="datareplication-emulator", daemon=True
-        )
-        self._thread.start()
+        self._imds = _PlainServer(("127.0.0.1", 0), ImdsHandler)
+        for target, name in ((server, "datareplication-emulator"), (self._imds, "datareplication-imds")):
+            threading.Thread(target=target.serve_forever, name=name, daemon=True).start()
         return self
 
     def stop(self) -> None:
         """Stop serving and remove the certificates."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        for server in (self._server, self._imds):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+        self._server = self._imds = None
         if self._dir:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -329,9 +371,25 @@ class DataReplicationEmulator:
         """The base URL of both ARM and the token authority."""
         return f"https://127.0.0.1:{self.port}"
 
+    @property
+    def imds_url(self) -> str:
+        """The managed identity endpoint (plain http, as Azure's IMDS is)."""
+        assert self._imds is not None, "the emulator is not started"
+        return f"http://127.0.0.1:{self._imds.server_address[1]}"
+
     def environment(self) -> dict[str, str]:
-        """Environment variables that make requests and aiohttp trust the emulator's CA."""
-        return {"REQUESTS_CA_BUNDLE": self.ca_file, "SSL_CERT_FILE": self.ca_file}
+        """
+        Environment variables for clients of the emulator.
+
+        ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE`` make requests and aiohttp trust its CA;
+        ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` sends azure-identity's managed identity credential to
+        its IMDS endpoint instead of 169.254.169.254.
+        """
+        return {
+            "REQUESTS_CA_BUNDLE": self.ca_file,
+            "SSL_CERT_FILE": self.ca_file,
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST": self.imds_url,
+        }
 
     def connection(
         self,
@@ -340,6 +398,7 @@ class DataReplicationEmulator:
         vault_name: str | None = None,
         client_secret: str | None = None,
         conn_type: str = "azure_data_replication",
+        managed_identity: bool = False,
     ) -> dict[str, Any]:
         """
         Return an Airflow connection (``AIRFLOW_CONN_<ID>`` JSON form) that points at this emulator.
@@ -348,6 +407,9 @@ class DataReplicationEmulator:
         :param vault_name: Default vault in the extras.
         :param client_secret: The secret to put in (the right one by default).
         :param conn_type: ``azure_data_replication``, or ``azure`` for an azure-provider connection.
+        :param managed_identity: Sign in as the emulator's user-assigned managed identity (no login
+            or password; the process needs ``AZURE_POD_IDENTITY_AUTHORITY_HOST`` from
+            :meth:`environment`).
         """
         extra: dict[str, Any] = {
             "tenantId": self.tenant_id,
@@ -361,6 +423,9 @@ class DataReplicationEmulator:
             extra["resource_group_name"] = resource_group_name
         if vault_name:
             extra["vault_name"] = vault_name
+        if managed_identity:
+            extra["managed_identity_client_id"] = self.managed_identity_client_id
+            return {"conn_type": conn_type, "extra": extra}
         return {
             "conn_type": conn_type,
             "login": self.client_id,
@@ -462,7 +527,7 @@ class DataReplicationEmulator:
 
     def _take_fault(self, target: str, operation_id: str | None) -> Fault | None:
         with self._lock:
-            for fault in self._faults:
+            for fault in list(self._faults):
                 if fault.target != target:
                     continue
                 if fault.operation_id is not None and fault.operation_id != operation_id:
@@ -470,6 +535,17 @@ class DataReplicationEmulator:
                 if fault.after > 0:
                     fault.after -= 1
                     return None
+                if fault.then is not None:
+                    self._faults.append(fault.then)
+                    fault.then = None
+                if fault.seconds is not None:
+                    now = time.monotonic()
+                    if fault._ends_at is None:
+                        fault._ends_at = now + fault.seconds
+                    if now < fault._ends_at:
+                        return fault
+                    self._faults.remove(fault)
+                    continue
                 if fault.times > 0:
                     fault.times -= 1
                     if fault.times == 0:
@@ -498,6 +574,11 @@ class DataReplicationEmulator:
             self._tokens[token] = time.time() + self.token_lifetime
             self.issued_tokens.append(token)
         return token
+
+    def _revoke(self, authorization: str | None) -> None:
+        if authorization and authorization.startswith("Bearer "):
+            with self._lock:
+                self._tokens.pop(authorization[7:], None)
 
     def _token_state(self, authorization: str | None) -> str:
         if not authorization or not authorization.startswith("Bearer "):
@@ -561,6 +642,11 @@ class _TlsServer(ThreadingHTTPServer):
         sock, address = super().get_request()
         # The handshake runs in the handler thread, so one slow client cannot stall accept().
         return self.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+
+
+class _PlainServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
 
 
 def _arm_error(code: str, message: str) -> dict[str, Any]:
@@ -638,6 +724,15 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "slow":
             time.sleep(fault.delay)
             return False
+        if fault.kind == "revoke":
+            self.emulator._revoke(self.headers.get("Authorization"))
+            self._record(401, kind, operation_id)
+            self._send(
+                401,
+                _arm_error("InvalidAuthenticationToken", "The access token is invalid."),
+                {"WWW-Authenticate": _challenge("The access token is invalid.")},
+            )
+            return True
         headers = dict(fault.headers)
         if fault.retry_after_date is not None:
             headers["Retry-After"] = email.utils.formatdate(time.time() + fault.retry_after_date, usegmt=True)
@@ -769,11 +864,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         code, message = errors[state]
         self._record(401, kind, operation_id)
-        self._send(
-            401,
-            _arm_error(code, message),
-            {"WWW-Authenticate": 'Bearer authorization_uri="", error="invalid_token"'},
-        )
+        self._send(401, _arm_error(code, message), {"WWW-Authenticate": _challenge(message)})
         return False
 
     def _api_version_ok(
@@ -829,12 +920,22 @@ class _Handler(BaseHTTPRequestHandler):
             problems.append(
                 ("InvalidSubscriptionId", f"The provided subscription identifier '{sub}' is malformed.")
             )
-        if not 1 <= len(rg) <= 90:
-            problems.append(("InvalidResourceGroup", "The resource group name must be 1 to 90 characters."))
+        if not _RESOURCE_GROUP.match(rg):
+            problems.append(
+                (
+                    "InvalidResourceGroupName",
+                    f"Resource group name '{rg}' is invalid: 1 to 90 letters, digits, '_', '-', '.', "
+                    "'(' or ')', not ending with '.'.",
+                )
+            )
         for label, value in (("vault", vault), ("job", job)):
             if not _NAME.match(value):
                 problems.append(
-                    ("InvalidParameter", f"The {label} name '{value}' must match ^[a-zA-Z0-9]*$.")
+                    (
+                        "InvalidParameter",
+                        f"The {label} name '{value}' must be letters, digits, '-', '_' or '.', "
+                        "starting with a letter or digit.",
+                    )
                 )
         if not op:
             problems.append(("InvalidParameter", "The operation id must not be empty."))
@@ -906,7 +1007,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 emulator.script_operation(operation_id, data["statuses"], extra=data.get("extra"))
         elif path == "/_emulator/faults":
-            emulator.add_fault(Fault(**data))
+            then = data.pop("then", None)
+            emulator.add_fault(Fault(**data, then=Fault(**then) if then else None))
         elif path == "/_emulator/reset":
             emulator.clear_faults()
             emulator.reset_counters()
@@ -914,3 +1016,63 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, _arm_error("NotFound", path))
             return
         self._send(200, {"ok": True})
+
+
+class _ImdsHandler(_Handler):
+    """The managed identity endpoint (Azure's IMDS, 2018-02-01), over plain http."""
+
+    def setup(self) -> None:
+        BaseHTTPRequestHandler.setup(self)
+        self.request.settimeout(120)
+
+    def handle(self) -> None:
+        with contextlib.suppress(OSError):
+            BaseHTTPRequestHandler.handle(self)
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            BaseHTTPRequestHandler.finish(self)
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        emulator = self.emulator
+        try:
+            if parts.path != "/metadata/identity/oauth2/token":
+                self._record(404, "imds")
+                self._send(404, {"error": "not_found", "error_description": f"No route for {parts.path}"})
+                return
+            with emulator._lock:
+                emulator.token_requests += 1
+            fault = emulator._take_fault("imds", None)
+            if fault is not None and self._apply_fault(fault, "imds", None):
+                return
+            if self.headers.get("Metadata") != "true":
+                self._record(400, "imds")
+                self._send(400, {"error": "invalid_request", "error_description": "Required metadata header"})
+                return
+            client_id = query.get("client_id")
+            if client_id not in (None, emulator.managed_identity_client_id):
+                self._record(400, "imds")
+                self._send(
+                    400,
+                    {"error": "invalid_request", "error_description": "Identity not found"},
+                )
+                return
+            now = int(time.time())
+            self._record(200, "imds")
+            self._send(
+                200,
+                {
+                    "access_token": emulator._issue_token(),
+                    "client_id": emulator.managed_identity_client_id,
+                    "expires_in": str(emulator.token_lifetime),
+                    "expires_on": str(now + emulator.token_lifetime),
+                    "ext_expires_in": str(emulator.token_lifetime),
+                    "not_before": str(now),
+                    "resource": query.get("resource", ""),
+                    "token_type": "Bearer",
+                },
+            )
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True

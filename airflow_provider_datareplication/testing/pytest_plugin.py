@@ -24,7 +24,9 @@ def data_replication_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[DataR
     Start an emulator and point ``azure_data_replication_default`` at it (through the environment).
 
     Script operations with ``emulator.script_operation(...)``, inject faults with
-    ``emulator.add_fault(...)``, read ``emulator.requests`` and ``emulator.token_requests``.
+    ``emulator.add_fault(...)``, read ``emulator.requests`` and ``emulator.token_requests``. A
+    connection of ``emulator.connection(managed_identity=True)`` signs in at the emulator's managed
+    identity endpoint (``AZURE_POD_IDENTITY_AUTHORITY_HOST`` is set for the test).
     """
     from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
 
@@ -33,4 +35,5 @@ def data_replication_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[DataR
             "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT",
             json.dumps(emulator.connection(vault_name="vault1")),
         )
+        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.imds_url)
         yield emulator

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
     from airflow_provider_datareplication.job_operation import JobOperation
+    from airflow_provider_datareplication.pipeline import ReadPacer
 
 # One module logger rather than a logger per trigger instance: a triggerer holds thousands of
 # waits, and the triggerer routes records to each task's log by context, whichever logger wrote them.
@@ -33,6 +34,8 @@ EVENT_TIMEOUT = "timeout"
 FIRST_POLL_SPREAD = 10.0
 #: Each later poll interval varies by this fraction either way, for the same reason.
 POLL_JITTER = 0.1
+#: Read pacing that delays a poll by more than this fraction of the poll interval is logged (once).
+STRETCH = 0.5
 
 
 class AzureDataReplicationOperationTrigger(BaseTrigger):
@@ -60,6 +63,8 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
     :param azure_data_replication_conn_id: The Airflow connection.
     :param poll_interval: Seconds between polls.
     :param deadline: When to give up, in seconds since the epoch (``None``: never).
+    :param not_before: No read before this time, in seconds since the epoch: a ``Retry-After``
+        the task was given before it deferred (``None``: none).
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         azure_data_replication_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         deadline: float | None = None,
+        not_before: float | None = None,
     ) -> None:
         super().__init__()
         # Plain attributes named as the tasks' template fields: Airflow 3.3 renders them in place
@@ -89,6 +95,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
             raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
         self.poll_interval = float(poll_interval)
         self.deadline = deadline
+        self.not_before = not_before
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the identifiers needed to carry on the same wait (no secrets)."""
@@ -104,35 +111,73 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
                 "azure_data_replication_conn_id": self.azure_data_replication_conn_id,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
+                "not_before": self.not_before,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until terminal; yield exactly one event."""
-        from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
-
         # Waits begun (or rebuilt after a triggerer restart) together first sleep a random part of
-        # the poll interval, before doing any work: their polls, and their work, are spread out.
+        # the poll interval, before doing any work, building the hook included: their polls, and
+        # their work, are spread out.
+        # Each read is booked with the subscription's read pacer a poll interval ahead, and the
+        # trigger sleeps until its slot (never past its deadline): when more waits share the
+        # subscription than the rate allows, the sleep stretches, not a call.
         # The loop is written out here rather than in helper coroutines: each nested coroutine is
         # one more frame that thousands of sleeping triggers would each keep.
-        delay = random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
+        wake = time.monotonic() + random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
+        if self.not_before is not None:
+            wake = max(wake, time.monotonic() + self.not_before - time.time())
+        deadline = None if self.deadline is None else time.monotonic() + self.deadline - time.time()
+        await asyncio.sleep((wake if deadline is None else min(wake, deadline)) - time.monotonic())
+
+        from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+
         operation: JobOperation | None = None
+        pacer: ReadPacer | None = None
+        slot: float | None = None
+        stretch_logged = False
         payload: dict[str, Any] | None = None
         async with AzureDataReplicationAsyncHook(self.azure_data_replication_conn_id) as hook:
-            while payload is None:
-                left = None if self.deadline is None else self.deadline - time.time()
-                if left is not None and left < delay:
-                    await asyncio.sleep(max(left, 0.0))
-                    payload = self._timeout_event(operation)
-                    break
-                await asyncio.sleep(delay)
-                if operation is None:
-                    operation, payload = await self._resolve(hook)
-                    delay = 0.0
-                    continue
-                delay = self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)
-                payload, retry_after = await self._poll(hook, operation, delay)
-                delay = max(delay, retry_after)
+            try:
+                while payload is None:
+                    now = time.monotonic()
+                    if deadline is not None and deadline <= max(wake, now):
+                        await asyncio.sleep(max(deadline - now, 0.0))
+                        payload = self._timeout_event(operation)
+                        break
+                    await asyncio.sleep(wake - now)
+                    if operation is None:
+                        operation, payload = await self._resolve(hook)
+                        if operation is not None:
+                            pacer = await hook.read_pacer(operation.subscription_id)
+                            wake = slot = pacer.book()
+                        continue
+                    assert pacer is not None
+                    payload, retry_after, message = await self._poll(hook, operation, slot)
+                    slot = None
+                    if payload is not None:
+                        break
+                    wanted = time.monotonic() + max(
+                        self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER), retry_after
+                    )
+                    wake = slot = pacer.book(wanted)
+                    if not stretch_logged and slot - wanted > STRETCH * self.poll_interval:
+                        stretch_logged = True
+                        log.info(
+                            "Read pacing stretches this wait's poll interval from %g s to about %.0f s: the "
+                            "waits of this identity on subscription %s share the connection's "
+                            "max_reads_per_second (%g reads/s); raise it (ARM allows about 25 per second per "
+                            "identity and subscription) or poll less often",
+                            self.poll_interval,
+                            slot - wanted + self.poll_interval,
+                            operation.subscription_id,
+                            pacer.rate,
+                        )
+                    log.log(message[0], "%s; polling again in %.3g s", message[1], slot - time.monotonic())
+            finally:
+                if pacer is not None and slot is not None:
+                    pacer.release(slot)  # not used: cancelled, or past the deadline
         # Yielded after the hook is closed, so nothing stays open whatever the triggerer does next.
         yield TriggerEvent(payload)
 
@@ -150,14 +195,24 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
                 api_version=self.api_version,
             )
         except Exception as err:  # a missing or broken connection, a bad identifier: all final
-            return None, {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}
+            return None, self._error_event(err)
         return operation, None
 
+    def _error_event(self, err: BaseException) -> dict[str, Any]:
+        return {
+            "event": EVENT_ERROR,
+            "error_type": type(err).__name__,
+            "message": str(err),
+            "deadline": self.deadline,
+        }
+
     async def _poll(
-        self, hook: AzureDataReplicationAsyncHook, operation: JobOperation, delay: float
-    ) -> tuple[dict[str, Any] | None, float]:
+        self, hook: AzureDataReplicationAsyncHook, operation: JobOperation, slot: float | None
+    ) -> tuple[dict[str, Any] | None, float, tuple[int, str]]:
         """
-        Read the status once: the event when the wait is over, else the ``Retry-After`` to honour.
+        Read the status once: the event when the wait is over, or the ``Retry-After`` to honour.
+
+        Also what to log (level, text) before the next poll.
 
         A method of its own so the status read goes out of scope before the trigger sleeps:
         thousands of waiting triggers should not each hold their last answer.
@@ -168,21 +223,19 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         )
 
         try:
-            status = await hook.get_status(operation)
+            status = await hook.get_status(operation, slot=slot)
         except AzureDataReplicationTransientError as err:
-            log.warning("%s; polling again in %.3g s", err, max(delay, err.retry_after or 0.0))
-            return None, err.retry_after or 0.0
+            return None, err.retry_after or 0.0, (logging.WARNING, str(err))
         except (AzureDataReplicationError, ValueError) as err:
-            return {"event": EVENT_ERROR, "error_type": type(err).__name__, "message": str(err)}, 0.0
+            return self._error_event(err), 0.0, (logging.ERROR, str(err))
         if status.is_terminal:
             event = {
                 "event": EVENT_TERMINAL,
                 "operation_status": status.to_dict(),
                 "operation": operation.to_dict(),
             }
-            return event, 0.0
-        log.info("%s is %s; polling again in %.3g s", operation.describe(), status.status, delay)
-        return None, 0.0
+            return event, 0.0, (logging.INFO, "")
+        return None, 0.0, (logging.INFO, f"{operation.describe()} is {status.status}")
 
     def _timeout_event(self, operation: JobOperation | None) -> dict[str, Any]:
         what = operation.describe() if operation is not None else f"operation {self.operation_id!r}"

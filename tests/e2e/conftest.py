@@ -65,6 +65,9 @@ def run_dag(e2e_dags, airflow_db, capfd, emulator, monkeypatch):
     plain = emulator.connection()
     plain["extra"]["resource_manager_url"] = emulator.url.replace("https://", "http://")
     monkeypatch.setenv("AIRFLOW_CONN_E2E_PLAIN_HTTP", json.dumps(plain))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_E2E_MANAGED_IDENTITY", json.dumps(emulator.connection(managed_identity=True))
+    )
 
     def run(dag_id: str) -> RunResult:
         capfd.readouterr()

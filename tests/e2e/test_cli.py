@@ -93,7 +93,7 @@ def test_providers_behaviours_lists_the_connection_type(cli):
     assert {"field_behaviours": CONN_TYPE} in cli["behaviours"]
 
 
-def test_providers_configs_lists_the_gc_freeze_option_on_by_default(cli):
+def test_providers_configs_lists_the_gc_freeze_option_off_by_default(cli):
     (ours,) = [row["provider_config"][1] for row in cli["configs"] if row["provider_config"][0] == DIST]
     option = ours[CONFIG_SECTION]["options"]["gc_freeze"]
-    assert (option["type"], option["default"]) == ("boolean", "True")
+    assert (option["type"], option["default"]) == ("boolean", "False")

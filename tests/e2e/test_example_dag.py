@@ -14,6 +14,8 @@ import pytest
 from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "example_dags"))
+from example_data_replication import EXAMPLE_JOB, EXAMPLE_OPERATION  # noqa: E402
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def xcoms(home: Path) -> dict[str, object]:
 
 def test_example_dag_waits_reports_and_reads_the_status(emulator, airflow_home):
     home, env = airflow_home
-    emulator.script_operation("failover-0001", ["InProgress", "InProgress", "InProgress", "Succeeded"])
+    emulator.script_operation(EXAMPLE_OPERATION, ["InProgress", "InProgress", "InProgress", "Succeeded"])
     env["AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT"] = json.dumps(emulator.connection())
     run = subprocess.run(
         [sys.executable, "-m", "airflow", "dags", "test", "example_azure_data_replication"],
@@ -53,9 +55,10 @@ def test_example_dag_waits_reports_and_reads_the_status(emulator, airflow_home):
     values = xcoms(home)
     assert values["report_operation_status"]["status"] == "InProgress"
     assert values["wait_for_operation"]["status"] == "Succeeded"
-    assert values["wait_for_operation"]["name"] == "failover-0001"
+    assert values["wait_for_operation"]["name"] == EXAMPLE_OPERATION
+    assert f"/jobs/{EXAMPLE_JOB}/operations/" in values["wait_for_operation"]["id"]
     assert values["summarize"] == "Succeeded"
-    assert "Operation failover-0001 ended Succeeded" in output
+    assert f"Operation {EXAMPLE_OPERATION} ended Succeeded" in output
     # The sensor deferred: the trigger did the waiting, over the real credential flow.
     deferred = "Pausing task as DEFERRED" if AIRFLOW_V_3_0_PLUS else "[DAG TEST] running trigger in line"
     assert deferred in output

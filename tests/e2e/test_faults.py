@@ -8,21 +8,28 @@ fast with Azure's error; a Retry-After must be waited out. The outcome table is 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from airflow_provider_datareplication.testing.emulator import Fault
 from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS
-from tests.e2e.dags.e2e_scenarios import ARM_FAULTS, MODES, PROGRESS, TOKEN_FAULTS, operation_id, slug
+from tests.e2e.dags.e2e_scenarios import (
+    ARM_FAULTS,
+    IDENTITY_FAULTS,
+    MODES,
+    PROGRESS,
+    TOKEN_FAULTS,
+    operation_id,
+    slug,
+)
+from tests.helpers import output_path
 
 pytestmark = pytest.mark.e2e
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 
 #: What Azure says in each permanent failure, as the task's error must show it.
 PERMANENT_TEXT = {
-    "401 ExpiredAuthenticationToken": "HTTP 401; ExpiredAuthenticationToken",
+    "401 twice in a row": "HTTP 401; ExpiredAuthenticationToken",
+    "IMDS unreachable before the first token": "no response from the IMDS endpoint",
     "403 AuthorizationFailed": "HTTP 403; AuthorizationFailed",
     "404 ResourceNotFound": "HTTP 404; ResourceNotFound",
     "400 InvalidParameter": "HTTP 400; InvalidParameter",
@@ -51,7 +58,9 @@ def arm_fault(name: str) -> Fault:
         "200 malformed JSON": Fault.malformed_json,
         "slow answer past the timeout": lambda: Fault.slow(3),
         "dropped connection": Fault.drop,
-        "401 ExpiredAuthenticationToken": Fault.expired_token,
+        "401 ExpiredAuthenticationToken once": Fault.expired_token,
+        "401 token revoked": Fault.revoked_token,
+        "401 twice in a row": lambda: Fault.expired_token(times=2),
         "403 AuthorizationFailed": Fault.forbidden,
         "404 ResourceNotFound": Fault.not_found,
         "400 InvalidParameter": Fault.bad_request,
@@ -60,6 +69,15 @@ def arm_fault(name: str) -> Fault:
 
 def token_fault(name: str) -> Fault:
     return Fault.token_failure(500 if TOKEN_FAULTS[name] else 400)
+
+
+def identity_fault(name: str, op: str, mode: str) -> Fault:
+    """Faults of the managed identity endpoint, for a sensor signing in as a managed identity."""
+    if name == "IMDS unreachable while a revoked token is replaced":
+        # ARM refuses the token of a waiting sensor; fetching a new one meets IMDS down for 6 s.
+        return Fault.revoked_token(operation_id=op, after=1, then=Fault.identity_unreachable(seconds=6))
+    # Deferrable: the worker's first check signs in; the triggerer's own first sign-in meets it.
+    return Fault.identity_unreachable(seconds=60, after=1 if mode == "deferrable" else 0)
 
 
 def same_xcom(value: dict, op: str) -> bool:
@@ -99,6 +117,15 @@ def test_every_fault_in_both_modes(emulator, run_dag):
             result = run_dag(f"e2e_{slug(name)}_{mode}")
             rows.append(check(emulator, result, name, mode, "wait", transient, problems))
 
+        for name, transient in IDENTITY_FAULTS.items():
+            emulator.reset_counters()
+            emulator.clear_faults()
+            op = operation_id(name, mode)
+            emulator.script_operation(op, PROGRESS)
+            emulator.add_fault(identity_fault(name, op, mode))
+            result = run_dag(f"e2e_{slug(name)}_{mode}")
+            rows.append(check(emulator, result, name, mode, "wait", transient, problems))
+
     if AIRFLOW_V_3_0_PLUS:  # the published table is the Airflow 3 run's
         write_table(rows)
     assert not problems, "\n".join(problems)
@@ -108,8 +135,9 @@ def check(emulator, result, name, mode, task_id, transient, problems):
     op = operation_id(name, mode)
     records = emulator.requests_for(op)
     state = result.states[task_id]
+    signs_in = name in TOKEN_FAULTS or name in IDENTITY_FAULTS
     # Token faults: the clock starts at the first sign-in request.
-    first = emulator.requests[:1] if name in TOKEN_FAULTS else records[:1]
+    first = emulator.requests[:1] if signs_in else records[:1]
     started = first[0].wall if first else None
     took = result.ended[task_id] - started if started and task_id in result.ended else float("nan")
     if transient:
@@ -126,35 +154,38 @@ def check(emulator, result, name, mode, task_id, transient, problems):
         text = PERMANENT_TEXT[name]
         if state != "failed" or text not in result.output:
             problems.append(f"{name} ({mode}): {state}, message {text!r} shown: {text in result.output}")
-        if took > 10:
+        if took > 15:
             problems.append(f"{name} ({mode}): took {took:.1f} s to fail")
         outcome = f"failed at once: {text}"
-    requests = f"{len(records)} status" + (
-        f" + {emulator.token_requests} token" if name in TOKEN_FAULTS else ""
-    )
+    requests = f"{len(records)} status" + (f" + {emulator.token_requests} token" if signs_in else "")
     return f"| {name} | {mode} | {outcome} | {requests} | {took:.1f} s |"
 
 
 def write_table(rows: list[str]) -> None:
-    DOC.parent.mkdir(exist_ok=True)
     intro = f"""# Reliability: faults injected into a waiting sensor
 
-Generated by `tests/e2e/test_faults.py` (part of `bash scripts/test.sh`). Each fault is injected by
-the local emulator into a sensor that is already waiting (its first status read answered
-`InProgress`), through real Airflow (`dag.test()`), in poke and deferrable mode. The operation
-goes `{" -> ".join(PROGRESS)}`.
+Generated by `bash scripts/docs.sh` (which runs `tests/e2e/test_faults.py`; the test command runs it
+too, writing to the git-ignored `test-output/`). Each fault is injected by the local emulator into a
+sensor that is already waiting (its first status read answered `InProgress`), through real Airflow
+(`dag.test()`), in poke and deferrable mode. The operation goes `{" -> ".join(PROGRESS)}`.
 
-- requests: the status reads the emulator answered for that operation (and, for token faults, the
-  token requests);
+- requests: the status reads the emulator answered for that operation (and, for sign-in faults,
+  the token requests);
 - time: from the first request to the task's end;
 - poke interval 0.3 s; the hook retries 3 times within a call (jittered exponential backoff,
   0.8 s factor) and waits out a Retry-After before the next read;
 - the slow-answer case uses a connection with `request_timeout` 1 s against a 3 s answer;
+- a 401 is sent once more with a fresh token (a new credential: azure-identity would hand back the
+  refused token from its cache); a revoked token is refused again if sent again;
 - token faults hit the first sign-in (poke) or the trigger's own sign-in while the sensor waits
-  (deferrable).
+  (deferrable);
+- IMDS faults sign in as a user-assigned managed identity (the emulator's IMDS endpoint). A failure
+  to get a token is final until the credential has been issued one; after that it is polled
+  through. Deferrable: the worker's first check signs in, then the triggerer's own credential meets
+  the fault.
 
 """
-    DOC.write_text(
+    output_path("reliability.md").write_text(
         intro
         + "| fault | mode | outcome | requests | time to outcome |\n|---|---|---|---|---|\n"
         + "\n".join(rows)

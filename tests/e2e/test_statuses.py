@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.dags.e2e_scenarios import MODES, OPERATOR_CASES, SENSOR_CASES
+from airflow_provider_datareplication.testing.emulator import Fault
+from tests.e2e.dags.e2e_scenarios import MODES, OPERATOR_CASES, SENSOR_CASES, SENSOR_ERROR_CASES
 
 pytestmark = pytest.mark.e2e
 
@@ -54,3 +55,25 @@ def test_plain_http_endpoint_is_refused_before_a_token_is_sent(emulator, run_dag
     assert "resource_manager_url must be an https:// URL" in result.output
     assert emulator.token_requests == 0
     assert not emulator.requests
+
+
+def test_an_error_ends_the_task_alike_in_the_worker_and_from_the_trigger(emulator, run_dag):
+    # soft_fail skips timeouts and failures only; never_fail skips any error; silent_fail waits
+    # through errors reading the status (Airflow's rules for a poke), in both modes alike.
+    for mode in MODES:
+        for name, (what, _, _) in SENSOR_ERROR_CASES.items():
+            op = f"{name}-{mode}"
+            if what == "Failed":
+                emulator.script_operation(op, ["InProgress", "Failed"])
+                continue
+            emulator.script_operation(op, ["InProgress", "InProgress", "Succeeded"])
+            fault = Fault.forbidden if what == "403" else Fault.not_found
+            emulator.add_fault(fault(operation_id=op, after=1))  # met while waiting: in the trigger
+
+    result = run_dag("e2e_sensor_errors")
+
+    expected = {
+        f"{name}_{mode}": state for mode in MODES for name, (_, _, state) in SENSOR_ERROR_CASES.items()
+    }
+    assert {task: result.states[task] for task in expected} == expected
+    assert "HTTP 403; AuthorizationFailed" in result.output

@@ -93,7 +93,8 @@ def test_explicit_values_win_over_connection_defaults(requests_mock, token):
     [
         ({"subscription_id": "nope"}, "subscription_id"),
         ({"resource_group_name": "x" * 91}, "resource_group_name"),
-        ({"vault_name": "bad-name"}, "vault_name"),
+        ({"vault_name": "bad name"}, "vault_name"),
+        ({"job_name": "job/1"}, "job_name"),
         ({"job_name": ""}, "job_name"),
         ({"operation_id": ""}, "operation_id"),
         ({"api_version": ""}, "api_version"),
@@ -143,13 +144,6 @@ def test_one_token_for_many_calls(requests_mock, token):
             "ResourceNotFound: gone",
         ),
         (
-            401,
-            {"error": {"code": "InvalidAuthenticationToken", "message": "bad token"}},
-            {},
-            AzureDataReplicationAuthError,
-            "InvalidAuthenticationToken: bad token",
-        ),
-        (
             403,
             {"error": {"code": "AuthorizationFailed", "message": "no role"}},
             {},
@@ -185,6 +179,67 @@ def test_permanent_errors_are_typed_and_not_retried(
     assert "x-ms-request-id=req-1" in text and "x-ms-correlation-request-id=corr-1" in text
     assert "operation 'op1' of job 'job1' in vault 'vault1'" in text
     assert len(arm_calls(requests_mock)) == 1
+
+
+CHALLENGE = {
+    "WWW-Authenticate": 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token"'
+}
+
+
+def two_tokens(requests_mock):
+    """The token endpoint hands out a new token each time; return the route."""
+    return requests_mock.post(
+        f"https://login.microsoftonline.com/{TENANT_ID}/oauth2/v2.0/token",
+        [
+            {"json": {"token_type": "Bearer", "expires_in": 3599, "access_token": f"token-{i}"}}
+            for i in (1, 2, 3)
+        ],
+    )
+
+
+@pytest.mark.parametrize("code", ["ExpiredAuthenticationToken", "InvalidAuthenticationToken"])
+@pytest.mark.parametrize("challenge", [CHALLENGE, {}])
+def test_a_refused_token_is_replaced_and_the_read_sent_once_more(requests_mock, token, code, challenge):
+    tokens = two_tokens(requests_mock)
+    refused = {"status_code": 401, "json": {"error": {"code": code, "message": "no"}}, "headers": challenge}
+    requests_mock.get(OPERATION_URL, [refused, {"json": BODY}])
+    assert AzureDataReplicationHook().get_operation_status(**OPERATION).status == "InProgress"
+    first, second = arm_calls(requests_mock)
+    # A fresh token, not the one ARM refused (azure-identity would hand that one back from its cache).
+    assert first.headers["Authorization"] == "Bearer token-1"
+    assert second.headers["Authorization"] == "Bearer token-2"
+    assert tokens.call_count == 2
+
+
+def test_two_401s_in_a_row_are_an_auth_error(requests_mock, token):
+    two_tokens(requests_mock)
+    requests_mock.get(
+        OPERATION_URL,
+        status_code=401,
+        json={"error": {"code": "InvalidAuthenticationToken", "message": "bad token"}},
+        headers={**IDS, **CHALLENGE},
+    )
+    with pytest.raises(AzureDataReplicationAuthError) as info:
+        AzureDataReplicationHook().get_operation_status(**OPERATION)
+    assert "HTTP 401; InvalidAuthenticationToken: bad token" in str(info.value)
+    assert "x-ms-request-id=req-1" in str(info.value)
+    assert len(arm_calls(requests_mock)) == 2
+
+
+def test_the_next_call_may_replace_a_refused_token_again(requests_mock, token):
+    tokens = two_tokens(requests_mock)
+    refused = {"status_code": 401, "json": {"error": {"code": "ExpiredAuthenticationToken"}}}
+    requests_mock.get(OPERATION_URL, [refused, {"json": BODY}, refused, {"json": BODY}])
+    hook = AzureDataReplicationHook()
+    hook.get_operation_status(**OPERATION)
+    hook.get_operation_status(**OPERATION)  # once per call, not once per hook
+    assert [c.headers["Authorization"] for c in arm_calls(requests_mock)] == [
+        "Bearer token-1",
+        "Bearer token-2",
+        "Bearer token-2",
+        "Bearer token-3",
+    ]
+    assert tokens.call_count == 3
 
 
 @pytest.mark.parametrize(
@@ -384,6 +439,16 @@ def test_test_connection_reports_a_bad_secret(requests_mock, conn):
     assert not ok
     assert "AADSTS7000215" in message
     assert CLIENT_SECRET not in message
+
+
+def test_test_connection_closes_what_it_opened(emulator):
+    ok, message = AzureDataReplicationHook().test_connection()
+    assert ok, message
+    # The ARM session and the credential's own (token requests) are closed: no socket stays open.
+    deadline = time.monotonic() + 2
+    while emulator.open_connections and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert emulator.open_connections == 0
 
 
 def test_close_lets_a_new_client_be_built(requests_mock, token):

@@ -17,7 +17,7 @@ from tests.helpers import OPERATION, SUBSCRIPTION_ID, TENANT_ID
 
 JOB = JobOperation(
     subscription_id=SUBSCRIPTION_ID,
-    resource_group_name="rg (prod)",
+    resource_group_name="rg(prod)",
     vault_name="vault1",
     job_name="job1",
     operation_id="op/1",
@@ -49,7 +49,7 @@ def test_portal_url_follows_the_cloud_and_encodes_the_job():
     public = job_portal_url(AzureDataReplicationConnection.from_connection(Conn()), JOB)
     assert public == (
         f"https://portal.azure.com/#@{TENANT_ID}/resource/subscriptions/{SUBSCRIPTION_ID}"
-        "/resourceGroups/rg%20%28prod%29/providers/Microsoft.DataReplication/replicationVaults/vault1/jobs/job1"
+        "/resourceGroups/rg%28prod%29/providers/Microsoft.DataReplication/replicationVaults/vault1/jobs/job1"
     )
     china = job_portal_url(AzureDataReplicationConnection.from_connection(Conn(cloud="AzureChinaCloud")), JOB)
     assert china.startswith("https://portal.azure.cn/#@")

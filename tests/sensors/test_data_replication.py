@@ -16,6 +16,7 @@ from airflow_provider_datareplication.exceptions import (
     AzureDataReplicationAuthError,
     AzureDataReplicationNotFoundError,
     AzureDataReplicationOperationFailedError,
+    AzureDataReplicationTransientError,
 )
 from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationHook
 from airflow_provider_datareplication.pipeline import RequestSettings
@@ -102,7 +103,7 @@ def test_transient_errors_never_end_the_wait_and_are_logged(emulator, caplog, ca
     ("fault", "error"),
     [
         (Fault.forbidden(), AzureDataReplicationAuthError),
-        (Fault.expired_token(), AzureDataReplicationAuthError),
+        (Fault.expired_token(times=2), AzureDataReplicationAuthError),
         (Fault.not_found(), AzureDataReplicationNotFoundError),
     ],
 )
@@ -113,7 +114,28 @@ def test_permanent_errors_fail_at_once(emulator, fault, error):
     with pytest.raises(error):
         sensor().execute({})
     assert time.monotonic() - started < 5
-    assert len(emulator.requests_for("op1")) == 1
+    # A 401 is sent once more with a fresh token; the others are not sent again.
+    assert len(emulator.requests_for("op1")) == (2 if fault.status == 401 else 1)
+
+
+@pytest.mark.parametrize("refusal", [Fault.expired_token, Fault.revoked_token])
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_one_refused_token_does_not_end_the_wait(emulator, refusal, deferrable):
+    from tests.triggers.test_data_replication import first_event, run_inline
+
+    emulator.script_operation("op1", ["InProgress", "InProgress", "Succeeded"])
+    emulator.add_fault(refusal(after=1))  # the sensor is already waiting
+    task = sensor(deferrable=deferrable)
+    if deferrable:
+        with pytest.raises(TaskDeferred) as info:
+            task.execute({})
+        event = run_inline(first_event(info.value.trigger))
+        result = task.execute_complete({}, event)
+    else:
+        result = task.execute({})
+    assert result["status"] == "Succeeded"
+    # The refused token was replaced by a fresh one (a revoked token would be refused again).
+    assert emulator.token_requests == (3 if deferrable else 2)
 
 
 def test_retry_after_is_honoured_at_the_next_poke(emulator):
@@ -125,6 +147,43 @@ def test_retry_after_is_honoured_at_the_next_poke(emulator):
     first, second = emulator.requests_for("op1")
     assert first.status == 429
     assert second.at - first.at >= 1.5
+
+
+def test_a_retry_after_met_before_deferring_carries_into_the_trigger(emulator):
+    from tests.triggers.test_data_replication import first_event, run_inline
+
+    emulator.script_operation("op1", ["Succeeded"])
+    emulator.add_fault(Fault.throttle("2"))
+    task = sensor(deferrable=True, poke_interval=0.05)
+    # Longer than the hook sleeps through inside a call: the first check hands it back.
+    task.hook = AzureDataReplicationHook(request_settings=RequestSettings(max_retry_after=0.5))
+    with pytest.raises(TaskDeferred) as info:
+        task.execute({})
+    _, kwargs = info.value.trigger.serialize()
+    assert time.time() + 1 < kwargs["not_before"] <= time.time() + 2
+    assert run_inline(first_event(info.value.trigger))["event"] == "terminal"
+    throttled, read = emulator.requests_for("op1")
+    assert throttled.status == 429
+    assert read.at - throttled.at >= 2  # the trigger's first read waited it out
+
+
+def test_a_read_whose_turn_is_past_the_call_timeout_is_not_sent(emulator, monkeypatch):
+    import json
+
+    conn = emulator.connection(vault_name="vault1")
+    conn["extra"]["max_reads_per_second"] = 1
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(conn))
+    emulator.script_operation("op1", ["InProgress"])
+    hook = AzureDataReplicationHook(request_settings=RequestSettings(call_timeout=2))
+    pacer = hook.read_pacers.for_subscription(emulator.subscription_id)
+    for _ in range(5):  # other readers of this identity hold the next 5.5 s
+        pacer.book()
+    started = time.monotonic()
+    with pytest.raises(AzureDataReplicationTransientError, match="past the call's timeout") as info:
+        hook.get_operation_status(**OPERATION)
+    assert time.monotonic() - started < 0.5  # known at once, not after waiting
+    assert info.value.retry_after > 2
+    assert not emulator.requests_for("op1")
 
 
 def test_timeout_fails_and_soft_fail_skips(emulator):

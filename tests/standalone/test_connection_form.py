@@ -1,25 +1,27 @@
 """
 The connection form in a real browser: headless Chromium (Debian's) driven by Playwright against
-``airflow standalone``. Screenshots go to ``docs/images/`` (shown in the README).
+``airflow standalone``. Screenshots go to ``test-output/images/``, or to ``docs/images/`` (shown in the
+README) under ``scripts/docs.sh``.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.helpers import output_path
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from tests.standalone.deployment import Standalone
 
 pytestmark = pytest.mark.standalone
 
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 CONN_ID = "replication_from_the_form"
 #: The flags a closed network needs (no background fetches to Google's hosts).
 CHROMIUM_ARGS = [
@@ -82,7 +84,6 @@ def test_the_connection_form_saves_and_tests_against_the_emulator(page: Any, sta
     emulator = standalone.emulator
     wanted = emulator.connection(vault_name="vault1")
     extra = wanted["extra"]
-    IMAGES.mkdir(parents=True, exist_ok=True)
 
     open_connections(page, standalone, height=2000)
     page.get_by_role("button", name="Add Connection").click()
@@ -100,7 +101,7 @@ def test_the_connection_form_saves_and_tests_against_the_emulator(page: Any, sta
         assert dialog.get_by_label(hidden, exact=True).count() == 0, hidden
     client_id.fill(wanted["login"])
     secret.fill(wanted["password"])
-    dialog.screenshot(path=str(IMAGES / "connection-form.png"))
+    dialog.screenshot(path=str(output_path("images", "connection-form.png")))
 
     # The extra fields, each under its own label.
     dialog.get_by_text("Extra Fields", exact=True).click()
@@ -127,7 +128,7 @@ def test_the_connection_form_saves_and_tests_against_the_emulator(page: Any, sta
     discovery = dialog.locator("input[name=element_disable_instance_discovery]")
     discovery.locator("xpath=..").click()
     assert discovery.is_checked()
-    dialog.screenshot(path=str(IMAGES / "connection-form-extras.png"))
+    dialog.screenshot(path=str(output_path("images", "connection-form-extras.png")))
     with page.expect_response(lambda r: r.url.endswith("/api/v2/connections") and r.request.method == "POST"):
         dialog.get_by_role("button", name="Save").click()
 
@@ -154,7 +155,7 @@ def test_the_connection_form_saves_and_tests_against_the_emulator(page: Any, sta
     assert answer["status"] is True, answer
     assert "Connection works" in answer["message"]
     assert emulator.token_requests == tokens_before + 1  # it really signed in
-    page.screenshot(path=str(IMAGES / "connection-test-success.png"))
+    page.screenshot(path=str(output_path("images", "connection-test-success.png")))
 
     # A wrong secret, typed into the edit form: Azure's own error text comes back.
     page.get_by_role("row").filter(has_text=CONN_ID).get_by_role("button", name="Edit Connection").click()
@@ -168,4 +169,4 @@ def test_the_connection_form_saves_and_tests_against_the_emulator(page: Any, sta
     assert "AADSTS7000215" in answer["message"]
     assert "Invalid client secret" in page.locator("body").inner_text()
     assert "not-the-secret-value" not in answer["message"]
-    page.screenshot(path=str(IMAGES / "connection-test-wrong-secret.png"))
+    page.screenshot(path=str(output_path("images", "connection-test-wrong-secret.png")))

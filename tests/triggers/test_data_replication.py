@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
+import logging
 import time
 
 import pytest
@@ -29,6 +31,11 @@ def rebuild(trigger):
     return getattr(importlib.import_module(module), name)(**kwargs)
 
 
+def run_inline(coroutine):
+    """Run a coroutine to its end in a loop of its own (a trigger, from a sync test)."""
+    return asyncio.run(coroutine)
+
+
 async def first_event(trigger, timeout=20):
     async def collect():
         async for event in trigger.run():
@@ -50,6 +57,7 @@ def test_serialize_holds_identifiers_and_nothing_secret():
         "azure_data_replication_conn_id": "my_conn",
         "poll_interval": 0.05,
         "deadline": None,
+        "not_before": None,
     }
     trigger = make(deadline=1_800_000_000.5)
     assert rebuild(trigger).serialize() == trigger.serialize()
@@ -61,9 +69,9 @@ def test_bad_poll_interval_is_refused_when_built():
 
 
 async def test_invalid_identifiers_end_in_an_error_event_before_any_request(emulator):
-    payload = await first_event(make(vault_name="bad-vault"))
+    payload = await first_event(make(vault_name="bad vault"))
     assert payload["event"] == "error"
-    assert "vault_name must be non-empty and match" in payload["message"]
+    assert "vault_name must be one or more letters, digits" in payload["message"]
     assert not emulator.requests
 
 
@@ -166,3 +174,64 @@ async def test_deadline_is_absolute_so_a_rebuilt_trigger_keeps_it(emulator):
     payload = await first_event(rebuild(make(deadline=time.time() - 1)))
     assert payload["event"] == "timeout"
     assert not emulator.requests_for("op1")
+
+
+def use_rate(monkeypatch, emulator, rate):
+    conn = emulator.connection(vault_name="vault1")
+    conn["extra"]["max_reads_per_second"] = rate
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(conn))
+
+
+async def test_a_wait_stretched_by_pacing_says_so_once_with_the_interval_it_gets(
+    emulator, monkeypatch, caplog
+):
+    caplog.set_level(logging.INFO, logger="airflow_provider_datareplication")
+    use_rate(monkeypatch, emulator, 4)
+    for i in range(8):
+        emulator.script_operation(f"op{i}", ["InProgress"] * 3 + ["Succeeded"])
+    # Eight waits polling every 0.5 s need 16 reads/s; the connection allows 4: each wait really
+    # polls about every 2.2 s.
+    events = await asyncio.gather(
+        *(first_event(make(operation_id=f"op{i}", poll_interval=0.5), 60) for i in range(8))
+    )
+    assert all(e["event"] == "terminal" for e in events)
+    stretched = [r for r in caplog.records if "Read pacing stretches" in r.getMessage()]
+    assert 1 <= len(stretched) <= 8  # at most once per wait
+    text = stretched[0].getMessage()
+    assert "from 0.5 s to about" in text and "max_reads_per_second (4 reads/s)" in text
+    interval = float(text.split("to about ")[1].split(" s")[0])
+    assert 0.75 <= interval <= 3.5
+    # What each wait said about its next poll is the time it really waited.
+    said = [
+        float(r.getMessage().rsplit("polling again in ", 1)[1].split(" s")[0])
+        for r in caplog.records
+        if "is InProgress; polling again in" in r.getMessage()
+    ]
+    assert max(said) > 1.5
+
+
+async def test_time_queued_for_a_read_counts_against_the_deadline(emulator, monkeypatch):
+    use_rate(monkeypatch, emulator, 1)
+    for i in range(6):
+        emulator.script_operation(f"op{i}", ["InProgress"])
+    started = time.time()
+    # Six waits at 1 read/s: the last one's first read is ~5.5 s away, past its 2 s deadline.
+    payloads = await asyncio.gather(
+        *(
+            first_event(make(operation_id=f"op{i}", poll_interval=30, deadline=started + 2), 30)
+            for i in range(6)
+        )
+    )
+    took = time.time() - started
+    assert sorted(p["event"] for p in payloads).count("timeout") == 6
+    assert took < 3  # at the deadline, not when the queue came round
+    assert len([r for r in emulator.requests if r.kind == "arm"]) <= 3
+
+
+async def test_a_retry_after_from_the_task_is_waited_out_before_the_first_read(emulator):
+    emulator.script_operation("op1", ["Succeeded"])
+    started = time.time()
+    payload = await first_event(make(poll_interval=0.05, not_before=started + 1.5))
+    assert payload["event"] == "terminal"
+    (read,) = emulator.requests_for("op1")
+    assert read.wall - started >= 1.5

@@ -6,11 +6,17 @@ from datetime import datetime
 
 from e2e_scenarios import (
     ARM_FAULTS,
+    IDENTITY_FAULTS,
+    MANAGED_IDENTITY_CONN,
     MODES,
     OPERATOR_CASES,
     PLAIN_HTTP_CONN,
     POLL,
+    REAL_JOB,
+    REAL_OPERATION,
+    REAL_VAULT,
     SENSOR_CASES,
+    SENSOR_ERROR_CASES,
     TOKEN_FAULTS,
     operation_id,
     slug,
@@ -61,6 +67,53 @@ for mode in MODES:
         with DAG(f"e2e_{slug(name)}_{mode}", schedule=None, start_date=START, catchup=False) as token_dag:
             sensor("wait", operation_id(name, mode), mode)
         globals()[token_dag.dag_id] = token_dag
+
+    for name in IDENTITY_FAULTS:
+        with DAG(f"e2e_{slug(name)}_{mode}", schedule=None, start_date=START, catchup=False) as mi_dag:
+            sensor(
+                "wait", operation_id(name, mode), mode, azure_data_replication_conn_id=MANAGED_IDENTITY_CONN
+            )
+        globals()[mi_dag.dag_id] = mi_dag
+
+with DAG("e2e_sensor_errors", schedule=None, start_date=START, catchup=False) as e2e_sensor_errors:
+    for mode in MODES:
+        for name, (_, kwargs, _) in SENSOR_ERROR_CASES.items():
+            sensor(f"{name}_{mode}", f"{name}-{mode}", mode, timeout=30, **kwargs)
+
+with DAG(
+    "e2e_real_identifiers",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    params={"job": REAL_JOB, "operation": REAL_OPERATION, "numeric_job": "12345"},
+    render_template_as_native_obj=True,
+) as e2e_real_identifiers:
+    for mode in MODES:
+        AzureDataReplicationOperationSensor(
+            task_id=f"guid_{mode}",
+            operation_id="{{ params.operation }}",
+            job_name="{{ params.job }}",
+            vault_name=REAL_VAULT,
+            poke_interval=POLL,
+            timeout=120,
+            deferrable=mode == "deferrable",
+        )
+        # Rendered as the number 12345 under render_template_as_native_obj=True.
+        AzureDataReplicationOperationSensor(
+            task_id=f"numeric_{mode}",
+            operation_id=f"numeric-{mode}",
+            job_name="{{ params.numeric_job }}",
+            vault_name=REAL_VAULT,
+            poke_interval=POLL,
+            timeout=120,
+            deferrable=mode == "deferrable",
+        )
+    AzureDataReplicationOperationStatusOperator(
+        task_id="report",
+        operation_id="{{ params.operation }}",
+        job_name="{{ params.job }}",
+        vault_name=REAL_VAULT,
+    )
 
 with DAG("e2e_token_economy", schedule=None, start_date=START, catchup=False) as e2e_token_economy:
     sensor("wait", "token-economy", "poke")

@@ -71,7 +71,9 @@ ARM_FAULTS: dict[str, tuple[bool, str]] = {
     "200 malformed JSON": (True, "azure_data_replication_default"),
     "slow answer past the timeout": (True, SHORT_TIMEOUT_CONN),
     "dropped connection": (True, "azure_data_replication_default"),
-    "401 ExpiredAuthenticationToken": (False, "azure_data_replication_default"),
+    "401 ExpiredAuthenticationToken once": (True, "azure_data_replication_default"),
+    "401 token revoked": (True, "azure_data_replication_default"),
+    "401 twice in a row": (False, "azure_data_replication_default"),
     "403 AuthorizationFailed": (False, "azure_data_replication_default"),
     "404 ResourceNotFound": (False, "azure_data_replication_default"),
     "400 InvalidParameter": (False, "azure_data_replication_default"),
@@ -79,6 +81,29 @@ ARM_FAULTS: dict[str, tuple[bool, str]] = {
 
 #: Token endpoint faults: name -> transient?
 TOKEN_FAULTS: dict[str, bool] = {"token endpoint 500": True, "token endpoint invalid_client": False}
+
+MANAGED_IDENTITY_CONN = "e2e_managed_identity"
+#: Managed identity endpoint (IMDS) faults, signing in as a managed identity: name -> transient?
+IDENTITY_FAULTS: dict[str, bool] = {
+    "IMDS unreachable while a revoked token is replaced": True,
+    "IMDS unreachable before the first token": False,
+}
+
+#: Errors met in each mode, with soft_fail / never_fail / silent_fail: (fault, kwargs) -> the state
+#: Airflow's own rules for a poke give, whichever mode meets the error.
+SENSOR_ERROR_CASES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "forbidden_soft_fail": ("403", {"soft_fail": True}, "failed"),
+    "forbidden_never_fail": ("403", {"never_fail": True}, "skipped"),
+    "not_found_silent_fail": ("404", {"silent_fail": True}, "success"),
+    "failed_soft_fail": ("Failed", {"soft_fail": True}, "skipped"),
+    "failed_never_fail": ("Failed", {"never_fail": True}, "skipped"),
+    "failed_silent_fail": ("Failed", {"silent_fail": True}, "failed"),
+}
+
+#: Real identifiers: jobs are GUIDs, operations "<job GUID>_<suffix>".
+REAL_JOB = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
+REAL_OPERATION = f"{REAL_JOB}_8f14e45f-ceea-467f-a8f0-a4d2f3b9c1e7"
+REAL_VAULT = "migrate-vault.prod_01"
 
 
 def slug(text: str) -> str:
