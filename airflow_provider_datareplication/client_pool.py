@@ -65,19 +65,19 @@ def _load_async_stack() -> None:
     import aiohttp  # noqa: F401
     import azure.core.pipeline.transport
     import azure.identity.aio
-    import azure.mgmt.core.policies  # noqa: F401
+    import azure.mgmt.core.policies
+    import azure.mgmt.core.tools  # noqa: F401
+    from airflow.providers.microsoft.azure import utils  # noqa: F401
 
     import airflow_provider_datareplication.arm_client  # noqa: F401
 
 
-def _prepare() -> None:
-    _load_async_stack()
-    _freeze_start_up_objects()
+_frozen = False
 
 
 async def _prepare_process() -> None:
     """
-    Once per process: import azure-identity, azure-core and aiohttp off the event loop (then freeze).
+    Once per process: import azure-identity, azure-core and aiohttp off the event loop.
 
     A first import takes long enough to trip the triggerer's blocked-loop warning. Every wait that
     arrives while it runs (a triggerer rebuilds all of its waits at once after a restart) waits for
@@ -100,7 +100,7 @@ async def _prepare_process() -> None:
 def _run_preparation(preparation: concurrent.futures.Future[None]) -> None:
     global _preparation
     try:
-        _prepare()
+        _load_async_stack()
     except BaseException as err:
         with _preparation_lock:
             _preparation = None  # the next wait tries again
@@ -111,7 +111,7 @@ def _run_preparation(preparation: concurrent.futures.Future[None]) -> None:
 
 def _freeze_start_up_objects() -> None:
     """
-    Take the objects start-up left out of the garbage collector's way, when configured to.
+    Once per process, take the objects start-up left out of the garbage collector's way, when configured to.
 
     With Airflow loaded a process tracks 200,000 objects or more, and a full collection walks them
     all while the event loop waits (200-300 ms on a 2-core machine). Frozen, full collections walk
@@ -124,8 +124,11 @@ def _freeze_start_up_objects() -> None:
     from airflow_provider_datareplication.get_provider_info import CONFIG_SECTION
     from airflow_provider_datareplication.version_compat import conf
 
-    if not conf.getboolean(CONFIG_SECTION, "gc_freeze", fallback=False):
-        return
+    global _frozen
+    with _preparation_lock:
+        if _frozen or not conf.getboolean(CONFIG_SECTION, "gc_freeze", fallback=False):
+            return
+        _frozen = True
     gc.collect(1)
     gc.freeze()
     log.info(
@@ -179,6 +182,9 @@ class AsyncClientPool:
                 ca_bundle=connection.ca_bundle,
             )
             shared = self._shared[key] = _Shared(key, client, credential, pacers, connection)
+            # After the first client is built, so its modules and Airflow's connection machinery
+            # are among the start-up objects.
+            _freeze_start_up_objects()
         shared.users += 1
         # Holders with equal settings share the first holder's copy rather than keep one each:
         # thousands of waiting triggers add up. (Equal credentials under another conn id, or with
@@ -231,6 +237,7 @@ async def read_connection(conn_id: str, hook: Any) -> AzureDataReplicationConnec
     :param conn_id: The Airflow connection id.
     :param hook: The hook (class) whose connection lookup to use.
     """
+    await _prepare_process()  # reading a connection imports the Azure SDKs: not on the event loop
     loop = asyncio.get_running_loop()
     key = (conn_id, loop)
     entry = _READS.get(key)

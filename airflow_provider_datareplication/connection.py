@@ -3,9 +3,11 @@ The ``azure_data_replication`` connection: what it holds, which cloud it points 
 
 It reads the keys of the microsoft-azure provider's ``azure`` connection (login = client id,
 password = client secret, extras ``tenantId``, ``subscriptionId``, ``managed_identity_client_id``,
-``workload_identity_tenant_id``, also under their legacy ``extra__azure__`` names), so a task can
-point at an existing ``azure`` connection as it is. Azure SDK imports happen inside the functions
-that build credentials, never at import time.
+``workload_identity_tenant_id``, also under their legacy ``extra__<conn type>__`` names), with that
+provider's own ``get_field``, so a task can point at an existing ``azure`` connection as it is.
+Each cloud's ARM endpoint and token scope come from azure-mgmt-core, its sign-in host from
+azure-identity. Azure SDK imports happen when a connection is read or a credential built, never
+at import time: DAG parsing imports this module.
 """
 
 from __future__ import annotations
@@ -22,6 +24,17 @@ if TYPE_CHECKING:
 
 CONN_TYPE = "azure_data_replication"
 DEFAULT_CONN_ID = "azure_data_replication_default"
+
+
+#: The clouds a connection can name, by the ``cloud`` extra (the connection form offers these).
+CLOUD_NAMES = ("AzurePublicCloud", "AzureChinaCloud", "AzureUSGovernment")
+DEFAULT_CLOUD = "AzurePublicCloud"
+#: The Azure portal of each cloud (no SDK names them).
+_PORTALS = {
+    "AzurePublicCloud": "https://portal.azure.com",
+    "AzureChinaCloud": "https://portal.azure.cn",
+    "AzureUSGovernment": "https://portal.azure.us",
+}
 
 
 @dataclass(frozen=True)
@@ -43,33 +56,31 @@ class AzureCloud:
     portal_url: str
 
 
-CLOUDS: dict[str, AzureCloud] = {
-    cloud.name: cloud
-    for cloud in (
-        AzureCloud(
-            "AzurePublicCloud",
-            "https://management.azure.com",
-            "login.microsoftonline.com",
-            "https://management.azure.com/.default",
-            "https://portal.azure.com",
-        ),
-        AzureCloud(
-            "AzureChinaCloud",
-            "https://management.chinacloudapi.cn",
-            "login.chinacloudapi.cn",
-            "https://management.chinacloudapi.cn/.default",
-            "https://portal.azure.cn",
-        ),
-        AzureCloud(
-            "AzureUSGovernment",
-            "https://management.usgovcloudapi.net",
-            "login.microsoftonline.us",
-            "https://management.core.usgovcloudapi.net/.default",
-            "https://portal.azure.us",
-        ),
+def azure_cloud(name: str) -> AzureCloud:
+    """
+    Return a cloud's endpoints: ARM and its scope from azure-mgmt-core, sign-in from azure-identity.
+
+    :param name: One of :data:`CLOUD_NAMES`.
+    """
+    from azure.core import AzureClouds
+    from azure.identity import AzureAuthorityHosts
+    from azure.mgmt.core.tools import get_arm_endpoints
+
+    setting, authority = {
+        "AzurePublicCloud": (AzureClouds.AZURE_PUBLIC_CLOUD, AzureAuthorityHosts.AZURE_PUBLIC_CLOUD),
+        "AzureChinaCloud": (AzureClouds.AZURE_CHINA_CLOUD, AzureAuthorityHosts.AZURE_CHINA),
+        "AzureUSGovernment": (AzureClouds.AZURE_US_GOVERNMENT, AzureAuthorityHosts.AZURE_GOVERNMENT),
+    }[name]
+    endpoints = get_arm_endpoints(setting)
+    return AzureCloud(
+        name,
+        endpoints["resource_manager"].rstrip("/"),
+        authority,
+        endpoints["credential_scopes"][0],
+        _PORTALS[name],
     )
-}
-DEFAULT_CLOUD = "AzurePublicCloud"
+
+
 #: Under ARM's read refill of 25 per second per principal and subscription, with room to spare.
 DEFAULT_MAX_READS_PER_SECOND = 15.0
 
@@ -147,9 +158,9 @@ class AzureDataReplicationConnection:
     managed_identity_client_id: str | None = None
     workload_identity_tenant_id: str | None = None
     cloud: str = DEFAULT_CLOUD
-    resource_manager_url: str = CLOUDS[DEFAULT_CLOUD].resource_manager_url
-    authority_host: str = CLOUDS[DEFAULT_CLOUD].authority_host
-    token_scope: str = CLOUDS[DEFAULT_CLOUD].token_scope
+    resource_manager_url: str = "https://management.azure.com"
+    authority_host: str = "login.microsoftonline.com"
+    token_scope: str = "https://management.azure.com/.default"
     disable_instance_discovery: bool = False
     ca_bundle: str | None = None
     request_timeout: float | None = None
@@ -172,20 +183,19 @@ class AzureDataReplicationConnection:
         if not isinstance(extras, dict):
             raise ValueError(f"connection {conn.conn_id!r}: extra must be a JSON object")
 
+        from airflow.providers.microsoft.azure.utils import get_field
+
         def extra(name: str) -> Any:
-            # Plain key first, then the prefixed keys older Airflow forms wrote.
-            for key in (name, f"extra__{conn.conn_type}__{name}", f"extra__azure__{name}"):
-                value = extras.get(key)
-                if value not in (None, ""):
-                    return value
-            return None
+            # The azure provider's own lookup: the plain key, then the prefixed one older forms wrote.
+            return get_field(conn_id=conn.conn_id, conn_type=conn.conn_type, extras=extras, field_name=name)
 
         cloud_name = extra("cloud") or DEFAULT_CLOUD
-        if cloud_name not in CLOUDS:
+        if cloud_name not in CLOUD_NAMES:
             raise ValueError(
-                f"connection {conn.conn_id!r}: cloud must be one of {', '.join(CLOUDS)}, got {cloud_name!r}"
+                f"connection {conn.conn_id!r}: cloud must be one of {', '.join(CLOUD_NAMES)}, "
+                f"got {cloud_name!r}"
             )
-        cloud = CLOUDS[cloud_name]
+        cloud = azure_cloud(cloud_name)
         resource_manager_url = cloud.resource_manager_url
         token_scope = cloud.token_scope
         if extra("resource_manager_url"):
@@ -241,7 +251,7 @@ class AzureDataReplicationConnection:
     @property
     def portal_url(self) -> str:
         """The Azure portal of this connection's cloud."""
-        return CLOUDS[self.cloud].portal_url
+        return _PORTALS[self.cloud]
 
     @property
     def principal(self) -> tuple[str | None, ...]:
@@ -292,7 +302,10 @@ class AzureDataReplicationConnection:
                 "disable_instance_discovery": self.disable_instance_discovery,
                 **kwargs,
             }
-        # Each is honoured on its own (the azure provider drops one unless both are set).
+        # Built here rather than with the azure provider's get_(a)sync_default_azure_credential: that
+        # one drops a user-assigned identity's client id unless a workload identity tenant is also
+        # set (signing in as the wrong identity), and passes no authority (sovereign clouds), CA
+        # bundle or timeouts. Each is honoured on its own here.
         if self.managed_identity_client_id:
             kwargs["managed_identity_client_id"] = self.managed_identity_client_id
         if self.workload_identity_tenant_id:

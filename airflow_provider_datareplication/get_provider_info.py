@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_datareplication.connection import CLOUD_NAMES, DEFAULT_CLOUD
+
 #: The connection form's extra fields, declared for Airflow 3.2+ and reused by the hook's widgets.
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "tenantId": {"label": "Tenant ID", "schema": {"type": ["string", "null"]}},
@@ -14,7 +16,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "label": "Azure cloud",
         "schema": {
             "type": ["string", "null"],
-            "enum": ["AzurePublicCloud", "AzureChinaCloud", "AzureUSGovernment", None],
+            "enum": [*CLOUD_NAMES, None],
         },
     },
     "managed_identity_client_id": {
@@ -50,7 +52,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "password": "client secret; empty for managed or workload identity",
         "tenantId": "directory (tenant) id, required with a client secret",
         "subscriptionId": "00000000-0000-0000-0000-000000000000",
-        "cloud": "AzurePublicCloud (default) | AzureChinaCloud | AzureUSGovernment",
+        "cloud": " | ".join(f"{name} (default)" if name == DEFAULT_CLOUD else name for name in CLOUD_NAMES),
         "resource_manager_url": "https://management.azure.com (private clouds, emulators)",
         "authority_host": "login.microsoftonline.com (private clouds, emulators)",
         "extra": '{"tenantId": "...", "subscriptionId": "...", "resource_group_name": "...", '

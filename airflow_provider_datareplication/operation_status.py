@@ -70,6 +70,21 @@ class OperationStatus:
         return self.terminal_status == SUCCEEDED
 
     @property
+    def state(self) -> str | None:
+        """The status as the service spells it (what a log line names)."""
+        return self.status
+
+    def failure_details(self) -> str:
+        """Describe a failure: ``error.code: error.message`` when the service says anything."""
+        if self.error_code or self.error_message:
+            return f"{self.error_code or 'error'}: {self.error_message or '(no message)'}"
+        return ""
+
+    def notes(self) -> list[str]:
+        """Warnings the service attached to a success (an operation's status carries none)."""
+        return []
+
+    @property
     def error_code(self) -> str | None:
         """``error.code`` when the body carries an ARM error object."""
         error = self.extra.get("error")

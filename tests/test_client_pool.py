@@ -138,7 +138,7 @@ async def test_a_retry_after_slows_every_trigger_of_the_subscription(emulator, m
     events = await asyncio.wait_for(
         asyncio.gather(*(first_event(trigger(op)) for op in ("op1", "op2", "op3"))), 60
     )
-    assert [e["operation_status"]["status"] for e in events] == ["Succeeded"] * 3
+    assert [e["status"]["status"] for e in events] == ["Succeeded"] * 3
     (throttled,) = [r for r in emulator.requests if r.status == 429]
     # A read already on its way when the 429 went out may still land just after it.
     during = [

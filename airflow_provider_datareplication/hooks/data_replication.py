@@ -1,10 +1,16 @@
-"""Hooks that read a replication job operation's status ("Workflow Operation Status - Get")."""
+"""
+Hooks that read what a Data Replication wait waits on: a job's operation, or an operation by its URL.
+
+Every read goes through :meth:`get_status` with a target named once (see
+:mod:`airflow_provider_datareplication.identifiers`); ``get_operation_status`` names the target
+from keyword arguments and reads it.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_datareplication.connection import (
     CONN_TYPE,
@@ -19,7 +25,13 @@ from airflow_provider_datareplication.exceptions import (
     parse_error_body,
     request_ids_from,
 )
-from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION, JobOperation
+from airflow_provider_datareplication.identifiers import (
+    DEFAULT_API_VERSION,
+    JobOperation,
+    OperationUrl,
+    Target,
+    resolve_operation,
+)
 from airflow_provider_datareplication.operation_status import OperationStatus
 from airflow_provider_datareplication.pipeline import (
     ReadPacer,
@@ -44,39 +56,45 @@ DEFAULT_REQUEST_SETTINGS = RequestSettings()
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
 
 
-def read_operation_status(
-    status_code: int, headers: Any, body: bytes, operation: JobOperation
-) -> OperationStatus:
-    """
-    Turn the service's answer into an :class:`OperationStatus`, or raise the typed error.
+#: What each kind of target's answer is parsed into.
+STATUS_MODELS: dict[str, type[OperationStatus]] = {"operation": OperationStatus}
 
-    Only HTTP 200 is success; a 200 whose body is not a JSON object is a transient error.
+
+def read_status(status_code: int, headers: Any, body: bytes, target: Target) -> Any:
+    """
+    Turn the service's answer into the target's status model, or raise the typed error.
+
+    HTTP 200 is success; for an operation, 202 (an operation-results URL while the operation
+    runs) means running. A 200 whose body is not a JSON object is a transient error.
 
     :param status_code: The HTTP status.
     :param headers: The response headers.
     :param body: The raw body.
-    :param operation: The operation asked about (for messages).
+    :param target: What was read (its kind, and its name for messages).
     """
-    if status_code != 200:
+    running = status_code == 202 and target.kind == "operation"
+    if status_code != 200 and not running:
         raise error_for_response(
             status_code,
             headers,
             body,
-            what=operation.describe(),
+            what=target.describe(),
             retry_after=retry_after_seconds(headers) if status_code in TRANSIENT_STATUS_CODES else None,
         )
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body) if body.strip() or not running else {}
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):
         _, excerpt = parse_error_body(body)
         raise AzureDataReplicationTransientError(
-            f"The status of {operation.describe()} came back HTTP 200 without a JSON object",
+            f"The status of {target.describe()} came back HTTP {status_code} without a JSON object",
             error_message=excerpt,
             request_ids=request_ids_from(headers),
         )
-    return OperationStatus.from_dict(parsed)
+    if running:
+        parsed.pop("status", None)  # still running, whatever a 202's body says
+    return STATUS_MODELS[target.kind].from_dict(parsed)
 
 
 class _AzureDataReplicationHookBase(BaseHook):
@@ -97,43 +115,6 @@ class _AzureDataReplicationHookBase(BaseHook):
         self.azure_data_replication_conn_id = azure_data_replication_conn_id
         self.request_settings = request_settings or DEFAULT_REQUEST_SETTINGS
         self._connection: AzureDataReplicationConnection | None = None
-
-    def _resolve(
-        self,
-        connection: AzureDataReplicationConnection,
-        *,
-        operation_id: str,
-        job_name: str,
-        vault_name: str | None,
-        resource_group_name: str | None,
-        subscription_id: str | None,
-        api_version: str,
-    ) -> JobOperation:
-        def pick(name: str, value: str | None, default: str | None, extra_key: str) -> str:
-            if value is None:
-                value = default
-            if value is None:
-                raise ValueError(
-                    f"{name} is required: pass it to the task or set {extra_key!r} "
-                    f"in the extras of connection {self.azure_data_replication_conn_id!r}"
-                )
-            return value
-
-        return JobOperation(
-            subscription_id=pick(
-                "subscription_id", subscription_id, connection.subscription_id, "subscriptionId"
-            ),
-            resource_group_name=pick(
-                "resource_group_name",
-                resource_group_name,
-                connection.resource_group_name,
-                "resource_group_name",
-            ),
-            vault_name=pick("vault_name", vault_name, connection.vault_name, "vault_name"),
-            job_name=job_name,
-            operation_id=operation_id,
-            api_version=api_version,
-        )
 
     def _settings_for(self, connection: AzureDataReplicationConnection) -> RequestSettings:
         if connection.request_timeout is None:
@@ -280,24 +261,20 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
     def resolve_operation(
         self,
         *,
-        operation_id: str,
-        job_name: str,
+        operation_id: str | None = None,
+        job_name: str | None = None,
         vault_name: str | None = None,
         resource_group_name: str | None = None,
         subscription_id: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
-    ) -> JobOperation:
+        operation_url: str | None = None,
+    ) -> JobOperation | OperationUrl:
         """
-        Fill vault, resource group and subscription from the connection, and validate all.
+        Name an operation: by its identifiers (with the connection's defaults), or by its URL.
 
-        :param operation_id: The operation id.
-        :param job_name: The job (workflow) name.
-        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
-        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
-        :param subscription_id: Defaults to the connection's ``subscriptionId``.
-        :param api_version: The api-version.
+        See :meth:`get_operation_status` for the parameters.
         """
-        return self._resolve(
+        return resolve_operation(
             self.connection,
             operation_id=operation_id,
             job_name=job_name,
@@ -305,9 +282,10 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             resource_group_name=resource_group_name,
             subscription_id=subscription_id,
             api_version=api_version,
+            operation_url=operation_url,
         )
 
-    def _send(self, path: str, what: str) -> tuple[int, Any, bytes]:
+    def _send(self, url: str, what: str) -> tuple[int, Any, bytes]:
         import time
 
         from azure.core.exceptions import AzureError
@@ -317,7 +295,6 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
 
         connection = self.connection
         settings = self._settings_for(connection)
-        url = f"{connection.resource_manager_url}{path}"
         pacer = self.read_pacers.for_url(url)
         started = time.monotonic()
         time.sleep(self._book_turn(pacer, settings))
@@ -332,45 +309,67 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             raise translate_azure_error(err, what, had_token=had_token) from None
         return response.status_code, response.headers, response.content
 
+    def get_status(self, target: Target) -> Any:
+        """
+        Read a target once: its status model, transient failures retried inside the call.
+
+        :param target: What to read (from :meth:`resolve_operation`).
+        :raises AzureDataReplicationError: Reading failed (typed by cause).
+        """
+        status_code, headers, body = self._send(
+            target.url(self.connection.resource_manager_url), target.describe()
+        )
+        return read_status(status_code, headers, body, target)
+
     def get_operation_status(
         self,
         *,
-        operation_id: str,
-        job_name: str,
+        operation_id: str | None = None,
+        job_name: str | None = None,
         vault_name: str | None = None,
         resource_group_name: str | None = None,
         subscription_id: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
+        operation_url: str | None = None,
     ) -> OperationStatus:
         """
-        Get the status of a job's operation: one GET, transient failures retried inside the call.
+        Get an operation's status: one GET, transient failures retried inside the call.
 
-        :param operation_id: The operation id.
-        :param job_name: The job (workflow) name.
+        :param operation_id: The operation id (with ``job_name``; "Workflow Operation Status - Get",
+            the preview api-version).
+        :param job_name: The job, usually a GUID.
         :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
         :param resource_group_name: Defaults to the connection's ``resource_group_name``.
         :param subscription_id: Defaults to the connection's ``subscriptionId``.
         :param api_version: The api-version.
-        :raises ValueError: A parameter breaks the service's rules (nothing is sent).
+        :param operation_url: Instead of the identifiers: the ``Azure-AsyncOperation`` (or
+            operation-results) URL a long-running call returned, in any api-version; it must point
+            at the connection's ARM endpoint.
+        :raises ValueError: A parameter breaks Azure's rules (nothing is sent).
         :raises AzureDataReplicationError: Reading the status failed (typed by cause).
         """
-        operation = self.resolve_operation(
-            operation_id=operation_id,
-            job_name=job_name,
-            vault_name=vault_name,
-            resource_group_name=resource_group_name,
-            subscription_id=subscription_id,
-            api_version=api_version,
+        return cast(
+            "OperationStatus",
+            self.get_status(
+                self.resolve_operation(
+                    operation_id=operation_id,
+                    job_name=job_name,
+                    vault_name=vault_name,
+                    resource_group_name=resource_group_name,
+                    subscription_id=subscription_id,
+                    api_version=api_version,
+                    operation_url=operation_url,
+                )
+            ),
         )
-        status_code, headers, body = self._send(operation.path, operation.describe())
-        return read_operation_status(status_code, headers, body, operation)
 
     def test_connection(self) -> tuple[bool, str]:
         """Sign in and read the connection's subscription (or the subscription list) from ARM; close after."""
         try:
             connection = self.connection
             status_code, headers, body = self._send(
-                self._subscription_check_path(connection), "the subscription"
+                connection.resource_manager_url + self._subscription_check_path(connection),
+                "the subscription",
             )
         except (AzureDataReplicationError, ValueError) as err:
             return False, str(err)
@@ -453,7 +452,7 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         """
         return (await self._get_lease()).pacers.for_subscription(subscription_id)
 
-    async def _send(self, path: str, what: str, *, slot: float | None = None) -> tuple[int, Any, bytes]:
+    async def _send(self, url: str, what: str, *, slot: float | None = None) -> tuple[int, Any, bytes]:
         import asyncio
         import time
 
@@ -463,7 +462,6 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         from airflow_provider_datareplication.arm_client import translate_azure_error
 
         connection = await self.get_async_connection_settings()
-        url = f"{connection.resource_manager_url}{path}"
         lease = await self._get_lease()
         settings = self._settings_for(connection)
         pacer = lease.pacers.for_url(url)
@@ -489,24 +487,16 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
     async def resolve_operation(
         self,
         *,
-        operation_id: str,
-        job_name: str,
+        operation_id: str | None = None,
+        job_name: str | None = None,
         vault_name: str | None = None,
         resource_group_name: str | None = None,
         subscription_id: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
-    ) -> JobOperation:
-        """
-        Fill vault, resource group and subscription from the connection, and validate all.
-
-        :param operation_id: The operation id.
-        :param job_name: The job (workflow) name.
-        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
-        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
-        :param subscription_id: Defaults to the connection's ``subscriptionId``.
-        :param api_version: The api-version.
-        """
-        return self._resolve(
+        operation_url: str | None = None,
+    ) -> JobOperation | OperationUrl:
+        """Name an operation, as the sync hook's; the connection is read with Airflow's async API."""
+        return resolve_operation(
             await self.get_async_connection_settings(),
             operation_id=operation_id,
             job_name=job_name,
@@ -514,47 +504,43 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             resource_group_name=resource_group_name,
             subscription_id=subscription_id,
             api_version=api_version,
+            operation_url=operation_url,
         )
+
+    async def get_status(self, target: Target, *, slot: float | None = None) -> Any:
+        """
+        Read a target once, as the sync hook's, awaited.
+
+        :param target: What to read (from :meth:`resolve_operation`).
+        :param slot: A slot booked for this read with :meth:`read_pacer` (default: book one now).
+        """
+        connection = await self.get_async_connection_settings()
+        url = target.url(connection.resource_manager_url)
+        status_code, headers, body = await self._send(url, target.describe(), slot=slot)
+        return read_status(status_code, headers, body, target)
 
     async def get_operation_status(
         self,
         *,
-        operation_id: str,
-        job_name: str,
+        operation_id: str | None = None,
+        job_name: str | None = None,
         vault_name: str | None = None,
         resource_group_name: str | None = None,
         subscription_id: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
+        operation_url: str | None = None,
     ) -> OperationStatus:
-        """
-        Get the status of a job's operation; as the sync hook's, awaited.
-
-        :param operation_id: The operation id.
-        :param job_name: The job (workflow) name.
-        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
-        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
-        :param subscription_id: Defaults to the connection's ``subscriptionId``.
-        :param api_version: The api-version.
-        """
-        operation = await self.resolve_operation(
+        """Get an operation's status, as the sync hook's, awaited."""
+        target = await self.resolve_operation(
             operation_id=operation_id,
             job_name=job_name,
             vault_name=vault_name,
             resource_group_name=resource_group_name,
             subscription_id=subscription_id,
             api_version=api_version,
+            operation_url=operation_url,
         )
-        return await self.get_status(operation)
-
-    async def get_status(self, operation: JobOperation, *, slot: float | None = None) -> OperationStatus:
-        """
-        Get the status of an operation already resolved by :meth:`resolve_operation`.
-
-        :param operation: The operation.
-        :param slot: A slot booked for this read with :meth:`read_pacer` (default: book one now).
-        """
-        status_code, headers, body = await self._send(operation.path, operation.describe(), slot=slot)
-        return read_operation_status(status_code, headers, body, operation)
+        return cast("OperationStatus", await self.get_status(target))
 
     async def close(self) -> None:
         """Let go of the shared client; the last hook to leave closes its HTTP session and credential."""

@@ -1,4 +1,4 @@
-"""The "Azure portal" link on the sensor and operator: the vault's job in the connection's cloud."""
+"""The "Azure portal" link on the sensors and operators: the vault's job in the connection's cloud."""
 
 from __future__ import annotations
 
@@ -9,32 +9,22 @@ from airflow_provider_datareplication.version_compat import BaseOperatorLink
 
 if TYPE_CHECKING:
     from airflow_provider_datareplication.connection import AzureDataReplicationConnection
-    from airflow_provider_datareplication.job_operation import JobOperation
+    from airflow_provider_datareplication.identifiers import Target
 
 #: The XCom key under which a task stores its link when it runs.
 XCOM_KEY = "azure_portal_link"
 
 
-def job_portal_url(connection: AzureDataReplicationConnection, operation: JobOperation) -> str:
+def portal_url(connection: AzureDataReplicationConnection, target: Target) -> str | None:
     """
-    Return the Azure portal URL of the operation's job, in the connection's cloud.
+    Return the Azure portal URL of what a task waits on (its job; a vault at least), or ``None``.
 
     :param connection: The connection (its cloud and tenant).
-    :param operation: The operation (its subscription, resource group, vault and job).
+    :param target: What the task waits on.
     """
-    segments = [
-        "subscriptions",
-        operation.subscription_id,
-        "resourceGroups",
-        operation.resource_group_name,
-        "providers",
-        "Microsoft.DataReplication",
-        "replicationVaults",
-        operation.vault_name,
-        "jobs",
-        operation.job_name,
-    ]
-    resource_id = "".join(f"/{quote(segment, safe='')}" for segment in segments)
+    resource_id = target.portal_resource_id()
+    if resource_id is None:
+        return None
     tenant = f"@{quote(connection.tenant_id, safe='')}" if connection.tenant_id else ""
     return f"{connection.portal_url}/#{tenant}/resource{resource_id}"
 
@@ -43,9 +33,10 @@ class AzureDataReplicationJobLink(BaseOperatorLink):
     """
     "Azure portal": the job the task waited on or reported, as the task resolved it when it ran.
 
-    The URL is stored by the task (rendered values, the connection's cloud) and only read back
-    here: drawing the link needs no connection and shows no template text; before the task has
-    run there is no link.
+    For an operation named by its URL, the link is its vault, when the URL names one. The URL is
+    stored by the task (rendered values, the connection's cloud) and only read back here: drawing
+    the link needs no connection and shows no template text; before the task has run there is no
+    link.
     """
 
     name = "Azure portal"

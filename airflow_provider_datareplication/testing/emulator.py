@@ -3,19 +3,32 @@ A local Azure Data Replication emulator: an HTTPS server on loopback that speaks
 
 It serves what this provider talks to, so DAGs can run and be tested offline:
 
-- ARM: ``GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DataReplication/
-  replicationVaults/{vault}/jobs/{job}/operations/{op}?api-version=...`` (validated as Azure
-  validates it, answered with Azure's status codes and error bodies), plus ``GET /subscriptions``
-  and ``GET /subscriptions/{sub}`` (what a connection test reads);
+- ARM, each resource type at the api-versions Azure serves it (another answers 400
+  ``NoRegisteredProviderFound``, as ARM does), validated as Azure validates it and answered with
+  Azure's status codes and error bodies:
+
+  - a job's operation, ``.../replicationVaults/{vault}/jobs/{job}/operations/{op}``
+    (``2021-02-16-preview`` only);
+  - a job, ``.../replicationVaults/{vault}/jobs/{job}`` (``2021-02-16-preview``, ``2024-09-01``,
+    ``2026-05-01``), with the service's job body;
+  - an operation's results, ``/subscriptions/{sub}[/resourceGroups/{rg}]/providers/
+    Microsoft.DataReplication[/locations/{location}]/operationResults/{op}`` (the stable
+    versions: what a long-running call's ``Azure-AsyncOperation`` header points at);
+  - ``GET /subscriptions`` and ``GET /subscriptions/{sub}`` (what a connection test reads).
+
+  Every ARM answer carries ``x-ms-ratelimit-remaining-subscription-reads`` and
+  ``x-ms-ratelimit-remaining-subscription-global-reads``, counted from ARM-style token buckets
+  shared by every client of the emulator: one per principal and subscription, and one per
+  subscription for all principals (15 times its size);
 - Microsoft Entra ID, as azure-identity's ``ClientSecretCredential`` needs it:
   ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and ``POST /{tenant}/oauth2/v2.0/token``;
 - the managed identity endpoint (IMDS), over plain http on a port of its own as Azure's is:
   ``GET /metadata/identity/oauth2/token`` (azure-identity finds it through
   ``AZURE_POD_IDENTITY_AUTHORITY_HOST``, see :meth:`DataReplicationEmulator.environment`).
 
-Operations are scripted (a sequence of statuses, or a time-based progression), faults are injected
-on demand, and counters record what clients did. Scripts, faults and counters are also reachable
-over HTTP under ``/_emulator/`` for tests that run the emulator in another process.
+Operations and jobs are scripted (a sequence of statuses or states, or a time-based progression),
+faults are injected on demand, and counters record what clients did. Scripts, faults and counters
+are also reachable over HTTP under ``/_emulator/`` for tests that run the emulator in another process.
 """
 
 from __future__ import annotations
@@ -38,17 +51,42 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-KNOWN_API_VERSIONS = ("2021-02-16-preview",)
+#: The api-versions that serve each resource type.
+OPERATION_API_VERSIONS = ("2021-02-16-preview",)
+JOB_API_VERSIONS = ("2021-02-16-preview", "2024-09-01", "2026-05-01")
+OPERATION_RESULT_API_VERSIONS = ("2024-09-01", "2026-05-01")
+KNOWN_API_VERSIONS = ("2021-02-16-preview", "2024-09-01", "2026-05-01")
 SUBSCRIPTIONS_API_VERSIONS = ("2020-01-01", "2021-01-01", "2022-12-01")
+#: ARM's read limit: a bucket per principal and subscription, and a global one per subscription.
+ARM_READ_BUCKET = (250.0, 25.0)
+GLOBAL_READ_FACTOR = 15
 DEFAULT_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 DEFAULT_CLIENT_ID = "5b8e7c3a-emulator-client"
 DEFAULT_SUBSCRIPTION_ID = "930CEC23-4430-4513-B855-DBA237E2F3BF"
 TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
+JOB_TERMINAL = {
+    "succeeded",
+    "failed",
+    "cancelled",
+    "completedwithinformation",
+    "completedwithwarnings",
+    "completedwitherrors",
+}
 
 _OPERATION_PATH = re.compile(
     r"^/subscriptions/(?P<sub>[^/]*)/resourceGroups/(?P<rg>[^/]*)"
     r"/providers/Microsoft\.DataReplication/replicationVaults/(?P<vault>[^/]*)"
     r"/jobs/(?P<job>[^/]*)/operations/(?P<op>[^/]*)$",
+    re.IGNORECASE,
+)
+_JOB_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]*)/resourceGroups/(?P<rg>[^/]*)"
+    r"/providers/Microsoft\.DataReplication/replicationVaults/(?P<vault>[^/]*)/jobs/(?P<job>[^/]*)$",
+    re.IGNORECASE,
+)
+_OPERATION_RESULT_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]*)(?:/resourceGroups/(?P<rg>[^/]*))?"
+    r"/providers/Microsoft\.DataReplication(?:/locations/(?P<location>[^/]*))?/operationResults/(?P<op>[^/]*)$",
     re.IGNORECASE,
 )
 _SUBSCRIPTION_PATH = re.compile(r"^/subscriptions(?:/(?P<sub>[^/]+))?$", re.IGNORECASE)
@@ -78,10 +116,11 @@ class Fault:
     :param body: Response body: a dict is sent as JSON, a string as is.
     :param delay: Seconds to wait before answering (``slow``).
     :param times: How many matching requests it hits; ``-1`` for all.
-    :param operation_id: Only requests for this operation; ``None`` for every operation request.
+    :param operation_id: Only requests for this operation; ``None`` for every ARM request.
     :param target: ``arm`` (operation requests), ``token`` (the token endpoint) or ``imds`` (the
         managed identity endpoint).
     :param after: How many matching requests to answer normally first (to hit a waiting client).
+    :param job_name: Only reads of this job (a job, not its operations).
     :param retry_after_date: Send ``Retry-After`` as an HTTP-date this many seconds after the
         moment of answering.
     :param seconds: Hit every matching request for this many seconds from the first one it hits
@@ -99,6 +138,7 @@ class Fault:
     operation_id: str | None = None
     target: str = "arm"
     after: int = 0
+    job_name: str | None = None
     retry_after_date: float | None = None
     seconds: float | None = None
     then: Fault | None = None
@@ -233,6 +273,7 @@ class RequestRecord:
     :param path: Path without the query.
     :param status: Status answered (0 when the connection was dropped).
     :param operation_id: The operation asked about, for operation requests.
+    :param job_name: The job asked about, for job reads.
     :param kind: ``arm``, ``token``, ``discovery``, ``subscription`` or ``admin``.
     :param wall: ``time.time()`` when it arrived (to compare with Airflow's timestamps).
     """
@@ -244,6 +285,7 @@ class RequestRecord:
     operation_id: str | None = None
     kind: str = "arm"
     wall: float = field(default_factory=time.time)
+    job_name: str | None = None
 
 
 @dataclass
@@ -270,10 +312,13 @@ class DataReplicationEmulator:
         signs in (also accepted when a request names none).
     :param unknown_operations: Status every GET of an unscripted operation answers; ``None``
         (default) answers 404 ResourceNotFound, as Azure does.
-    :param auto_progress: When set, an unscripted operation answers ``InProgress`` until this many
-        seconds after its first read, then ``Succeeded`` (for load tests with many operations).
-    :param arm_read_limit: ``(bucket, refill per second)``: throttle reads per subscription as ARM
-        does (a 429 with Retry-After once the bucket is empty); ``None`` for no limit.
+    :param auto_progress: When set, an unscripted operation answers ``InProgress`` (an unscripted
+        job ``Started``) until this many seconds after its first read, then ``Succeeded`` (for load
+        tests with many waits).
+    :param arm_read_limit: ``(bucket, refill per second)``: throttle reads as ARM does, per
+        principal and subscription, and globally per subscription at 15 times that (a 429 with
+        ``Retry-After`` once a bucket is empty); ``None`` for no throttling (the buckets still
+        count, at ARM's 250 and 25 per second, for the headers every answer carries).
     :param port: Port to bind on 127.0.0.1 (0: any free one).
     """
 
@@ -300,12 +345,13 @@ class DataReplicationEmulator:
         self.unknown_operations = unknown_operations
         self.auto_progress = auto_progress
         self.arm_read_limit = arm_read_limit
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
         self._port = port
         self._lock = threading.Lock()
         self._scripts: dict[str, _Script] = {}
+        self._job_scripts: dict[str, _Script] = {}
         self._faults: list[Fault] = []
-        self._tokens: dict[str, float] = {}
+        self._tokens: dict[str, tuple[float, str]] = {}  # token: (expiry, principal)
         self.issued_tokens: list[str] = []
         self.requests: list[RequestRecord] = []
         self.token_requests = 0
@@ -471,6 +517,59 @@ class DataReplicationEmulator:
                 [status for _, status in steps], dict(extra or {}), [float(at) for at, _ in steps]
             )
 
+    def script_job(self, job_name: str, states: list[Any], *, extra: dict[str, Any] | None = None) -> None:
+        """
+        Script a job: each GET answers the next state; the last one repeats.
+
+        :param job_name: The job's name (a GUID, as Azure names them).
+        :param states: ``properties.state`` strings, ``None`` (no state), or dicts of
+            ``properties`` fields to send (``{"state": "Failed", "errors": [...]}``).
+        :param extra: ``properties`` fields added to every answer.
+        """
+        if not states:
+            raise ValueError("states must not be empty")
+        with self._lock:
+            self._job_scripts[job_name] = _Script(list(states), dict(extra or {}))
+
+    def progress_job(
+        self, job_name: str, steps: list[tuple[float, Any]], *, extra: dict[str, Any] | None = None
+    ) -> None:
+        """
+        Script a job by time: ``[(0, "Started"), (5, "Succeeded")]`` from the first GET on.
+
+        :param job_name: The job's name.
+        :param steps: ``(seconds after the first GET, state)`` pairs, in order.
+        :param extra: ``properties`` fields added to every answer.
+        """
+        if not steps:
+            raise ValueError("steps must not be empty")
+        with self._lock:
+            self._job_scripts[job_name] = _Script(
+                [state for _, state in steps], dict(extra or {}), [float(at) for at, _ in steps]
+            )
+
+    def operation_url(
+        self,
+        operation_id: str,
+        *,
+        location: str = "eastus",
+        resource_group_name: str | None = None,
+        api_version: str = "2024-09-01",
+    ) -> str:
+        """
+        Return the ``Azure-AsyncOperation`` URL a long-running call would have returned for an operation.
+
+        :param operation_id: The operation (script it with :meth:`script_operation`).
+        :param location: The region in the URL.
+        :param resource_group_name: Put the URL under this resource group (default: subscription level).
+        :param api_version: Its api-version.
+        """
+        group = f"/resourceGroups/{resource_group_name}" if resource_group_name else ""
+        return (
+            f"{self.url}/subscriptions/{self.subscription_id}{group}/providers/Microsoft.DataReplication"
+            f"/locations/{location}/operationResults/{operation_id}?api-version={api_version}"
+        )
+
     def add_fault(self, fault: Fault) -> Fault:
         """
         Inject a fault; faults are matched in the order added.
@@ -497,9 +596,14 @@ class DataReplicationEmulator:
     # -- counters -------------------------------------------------------------------------------
 
     def requests_for(self, operation_id: str) -> list[RequestRecord]:
-        """Operation requests for one operation, in order."""
+        """Operation requests for one operation (by identifiers or by URL), in order."""
         with self._lock:
             return [r for r in self.requests if r.kind == "arm" and r.operation_id == operation_id]
+
+    def requests_for_job(self, job_name: str) -> list[RequestRecord]:
+        """Return the reads of one job, in order."""
+        with self._lock:
+            return [r for r in self.requests if r.kind == "arm" and r.job_name == job_name]
 
     def requests_per_path(self) -> Counter[str]:
         """How many requests each path got."""
@@ -525,12 +629,14 @@ class DataReplicationEmulator:
 
     # -- behaviour (called from handler threads) ------------------------------------------------
 
-    def _take_fault(self, target: str, operation_id: str | None) -> Fault | None:
+    def _take_fault(self, target: str, operation_id: str | None, job_name: str | None = None) -> Fault | None:
         with self._lock:
             for fault in list(self._faults):
                 if fault.target != target:
                     continue
                 if fault.operation_id is not None and fault.operation_id != operation_id:
+                    continue
+                if fault.job_name is not None and fault.job_name != job_name:
                     continue
                 if fault.after > 0:
                     fault.after -= 1
@@ -553,27 +659,41 @@ class DataReplicationEmulator:
                 return fault
         return None
 
-    def _throttled(self, subscription_id: str) -> float | None:
-        """Take a read from the subscription's ARM bucket; seconds to wait when it is empty."""
-        if self.arm_read_limit is None:
-            return None
-        size, refill = self.arm_read_limit
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(subscription_id.lower(), (size, now))
-            tokens = min(size, tokens + (now - last) * refill)
-            if tokens < 1:
-                self._buckets[subscription_id.lower()] = (tokens, now)
-                return (1 - tokens) / refill
-            self._buckets[subscription_id.lower()] = (tokens - 1, now)
-        return None
+    def _take_read(self, principal: str, subscription_id: str) -> tuple[float | None, int, int]:
+        """
+        Take a read from ARM's buckets: this principal's on this subscription, and the global one.
 
-    def _issue_token(self) -> str:
+        Return the seconds to wait when throttled (``None`` otherwise) and the reads left in each.
+        """
+        size, refill = self.arm_read_limit or ARM_READ_BUCKET
+        now = time.monotonic()
+        keys = ((principal, subscription_id.lower()), ("*", subscription_id.lower()))
+        limits = ((size, refill), (size * GLOBAL_READ_FACTOR, refill * GLOBAL_READ_FACTOR))
+        with self._lock:
+            levels = []
+            for key, (bucket, rate) in zip(keys, limits, strict=True):
+                tokens, last = self._buckets.get(key, (bucket, now))
+                levels.append(min(bucket, tokens + (now - last) * rate))
+            waits = [
+                (1 - tokens) / rate for tokens, (_, rate) in zip(levels, limits, strict=True) if tokens < 1
+            ]
+            throttled = self.arm_read_limit is not None and bool(waits)
+            for key, tokens in zip(keys, levels, strict=True):
+                self._buckets[key] = (tokens if throttled else max(tokens - 1, 0.0), now)
+            left = [int(self._buckets[key][0]) for key in keys]
+        return (max(waits) if throttled else None), left[0], left[1]
+
+    def _issue_token(self, principal: str) -> str:
         token = f"emu-token-{secrets.token_urlsafe(24)}"
         with self._lock:
-            self._tokens[token] = time.time() + self.token_lifetime
+            self._tokens[token] = (time.time() + self.token_lifetime, principal)
             self.issued_tokens.append(token)
         return token
+
+    def _principal(self, authorization: str | None) -> str:
+        with self._lock:
+            entry = self._tokens.get((authorization or "")[7:])
+        return entry[1] if entry else "?"
 
     def _revoke(self, authorization: str | None) -> None:
         if authorization and authorization.startswith("Bearer "):
@@ -584,22 +704,25 @@ class DataReplicationEmulator:
         if not authorization or not authorization.startswith("Bearer "):
             return "missing"
         with self._lock:
-            expiry = self._tokens.get(authorization[7:])
-        if expiry is None:
+            entry = self._tokens.get(authorization[7:])
+        if entry is None:
             return "invalid"
-        return "expired" if expiry < time.time() else "valid"
+        return "expired" if entry[0] < time.time() else "valid"
 
-    def _operation_body(self, sub: str, rg: str, vault: str, job: str, op: str) -> dict[str, Any] | None:
+    def _next_entry(
+        self, scripts: dict[str, _Script], key: str, running: str
+    ) -> tuple[Any, dict[str, Any], str | None, int] | None:
+        """Return the next scripted entry for ``key`` (its extras, start time, reads), or ``None``."""
         with self._lock:
-            script = self._scripts.get(op)
+            script = scripts.get(key)
             if script is None:
                 if self.auto_progress is not None:
-                    script = _Script(["InProgress", "Succeeded"], {}, [0.0, self.auto_progress])
-                elif self.unknown_operations is not None:
+                    script = _Script([running, "Succeeded"], {}, [0.0, self.auto_progress])
+                elif self.unknown_operations is not None and scripts is self._scripts:
                     script = _Script([self.unknown_operations], {})
                 else:
                     return None
-                self._scripts[op] = script
+                scripts[key] = script
             now = time.monotonic()
             if script.started_at is None:
                 script.started_at = now
@@ -611,13 +734,15 @@ class DataReplicationEmulator:
                 index = max(i for i, at in enumerate(script.seconds) if at <= elapsed or i == 0)
                 entry = script.statuses[index]
             script.polls += 1
-            extra = dict(script.extra)
-            start_time = script.start_time
+            return entry, dict(script.extra), script.start_time, script.polls
+
+    def _operation_body(self, resource_id: str, op: str) -> dict[str, Any] | None:
+        found = self._next_entry(self._scripts, op, "InProgress")
+        if found is None:
+            return None
+        entry, extra, start_time, _ = found
         body: dict[str, Any] = {
-            "id": (
-                f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DataReplication"
-                f"/replicationVaults/{vault}/jobs/{job}/operations/{op}"
-            ),
+            "id": resource_id,
             "name": op,
             "status": None,
             "startTime": start_time,
@@ -631,6 +756,78 @@ class DataReplicationEmulator:
             body["endTime"] = _now_iso()
         body.update(extra)
         return body
+
+    def _job_body(self, sub: str, rg: str, vault: str, job: str) -> dict[str, Any] | None:
+        found = self._next_entry(self._job_scripts, job, "Started")
+        if found is None:
+            return None
+        entry, extra, start_time, reads = found
+        overrides = dict(entry) if isinstance(entry, dict) else {"state": entry}
+        state = overrides.get("state")
+        ended = isinstance(state, str) and state.lower() in JOB_TERMINAL
+        failed = isinstance(state, str) and state.lower() in {"failed", "completedwitherrors", "cancelled"}
+        group_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
+        vault_id = f"{group_id}/providers/Microsoft.DataReplication/replicationVaults/{vault}"
+        item = f"{vault_id}/protectedItems/vm-web-01"
+        task_state = "Failed" if failed else ("Succeeded" if ended else "Started")
+        properties: dict[str, Any] = {
+            "displayName": "Planned failover",
+            "state": state,
+            "startTime": start_time,
+            "endTime": _now_iso() if ended else None,
+            "objectId": item,
+            "objectName": "vm-web-01",
+            "objectInternalId": str(uuid.uuid5(uuid.NAMESPACE_URL, item)),
+            "objectInternalName": "vm-web-01",
+            "objectType": "ProtectedItem",
+            "replicationProviderId": str(uuid.uuid5(uuid.NAMESPACE_URL, vault_id + "/provider")),
+            "sourceFabricProviderId": str(uuid.uuid5(uuid.NAMESPACE_URL, vault_id + "/source")),
+            "targetFabricProviderId": str(uuid.uuid5(uuid.NAMESPACE_URL, vault_id + "/target")),
+            "allowedActions": [] if ended else ["Cancel"],
+            "activityId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{vault_id}/jobs/{job}")),
+            "tasks": [
+                {
+                    "taskName": "Prerequisites check for planned failover",
+                    "state": "Succeeded",
+                    "startTime": start_time,
+                    "endTime": start_time,
+                    "customProperties": {"instanceType": "TaskModelCustomProperties"},
+                    "childrenJobs": [],
+                },
+                {
+                    "taskName": "Shut down the virtual machine and fail over",
+                    "state": task_state,
+                    "startTime": start_time,
+                    "endTime": _now_iso() if ended else None,
+                    "customProperties": {"instanceType": "TaskModelCustomProperties"},
+                    "childrenJobs": [],
+                },
+            ],
+            "errors": [],
+            "customProperties": {
+                "instanceType": "FailoverJobDetails",
+                "affectedObjectDetails": {"description": "vm-web-01", "type": "object"},
+                "protectedItemDetails": [],
+            },
+            "provisioningState": "Succeeded",
+        }
+        properties.update(extra)
+        properties.update(overrides)
+        now = _now_iso()
+        return {
+            "id": f"{vault_id}/jobs/{job}",
+            "name": job,
+            "type": "Microsoft.DataReplication/replicationVaults/jobs",
+            "systemData": {
+                "createdBy": self.client_id,
+                "createdByType": "Application",
+                "createdAt": start_time,
+                "lastModifiedBy": self.client_id,
+                "lastModifiedByType": "Application",
+                "lastModifiedAt": now if reads else start_time,
+            },
+            "properties": properties,
+        }
 
 
 class _TlsServer(ThreadingHTTPServer):
@@ -657,6 +854,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "DataReplicationEmulator/1.0"
     emulator: DataReplicationEmulator
+    #: ARM's headers for the answer under way (the read limits left).
+    _arm_headers: dict[str, str] = {}
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -686,9 +885,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _record(self, status: int, kind: str, operation_id: str | None = None) -> None:
+    def _record(
+        self, status: int, kind: str, operation_id: str | None = None, job_name: str | None = None
+    ) -> None:
         record = RequestRecord(
-            time.monotonic(), self.command, urlsplit(self.path).path, status, operation_id, kind
+            time.monotonic(),
+            self.command,
+            urlsplit(self.path).path,
+            status,
+            operation_id,
+            kind,
+            job_name=job_name,
         )
         with self.emulator._lock:
             self.emulator.requests.append(record)
@@ -704,6 +911,8 @@ class _Handler(BaseHTTPRequestHandler):
         merged = {"Content-Type": content_type, **(headers or {})}
         for name, value in merged.items():
             self.send_header(name, value)
+        for name, value in self._arm_headers.items():
+            self.send_header(name, value)
         self.send_header("x-ms-request-id", str(uuid.uuid4()))
         self.send_header("x-ms-correlation-request-id", str(uuid.uuid4()))
         self.send_header("Content-Length", str(len(payload)))
@@ -715,10 +924,12 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.request.shutdown(2)
 
-    def _apply_fault(self, fault: Fault, kind: str, operation_id: str | None) -> bool:
+    def _apply_fault(
+        self, fault: Fault, kind: str, operation_id: str | None, job_name: str | None = None
+    ) -> bool:
         """Answer with the fault; ``False`` when the normal answer should follow (slow)."""
         if fault.kind == "drop":
-            self._record(0, kind, operation_id)
+            self._record(0, kind, operation_id, job_name)
             self._drop()
             return True
         if fault.kind == "slow":
@@ -726,7 +937,7 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         if fault.kind == "revoke":
             self.emulator._revoke(self.headers.get("Authorization"))
-            self._record(401, kind, operation_id)
+            self._record(401, kind, operation_id, job_name)
             self._send(
                 401,
                 _arm_error("InvalidAuthenticationToken", "The access token is invalid."),
@@ -736,7 +947,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(fault.headers)
         if fault.retry_after_date is not None:
             headers["Retry-After"] = email.utils.formatdate(time.time() + fault.retry_after_date, usegmt=True)
-        self._record(fault.status, kind, operation_id)
+        self._record(fault.status, kind, operation_id, job_name)
         self._send(fault.status, fault.body, headers)
         return True
 
@@ -750,6 +961,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path
         query = parse_qs(parts.query)
+        self._arm_headers = {}
         try:
             if path.startswith("/_emulator/"):
                 self._admin_get(path)
@@ -757,6 +969,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._openid_configuration(path)
             elif match := _OPERATION_PATH.match(path):
                 self._operation(match, query)
+            elif match := _JOB_PATH.match(path):
+                self._job(match, query)
+            elif match := _OPERATION_RESULT_PATH.match(path):
+                self._operation_result(match, query)
             elif match := _SUBSCRIPTION_PATH.match(path):
                 self._subscription(match, query)
             else:
@@ -843,11 +1059,11 @@ class _Handler(BaseHTTPRequestHandler):
                 "token_type": "Bearer",
                 "expires_in": emulator.token_lifetime,
                 "ext_expires_in": emulator.token_lifetime,
-                "access_token": emulator._issue_token(),
+                "access_token": emulator._issue_token(emulator.client_id),
             },
         )
 
-    def _authorized(self, kind: str, operation_id: str | None = None) -> bool:
+    def _authorized(self, kind: str, operation_id: str | None = None, job_name: str | None = None) -> bool:
         state = self.emulator._token_state(self.headers.get("Authorization"))
         if state == "valid":
             return True
@@ -863,16 +1079,22 @@ class _Handler(BaseHTTPRequestHandler):
             ),
         }
         code, message = errors[state]
-        self._record(401, kind, operation_id)
+        self._record(401, kind, operation_id, job_name)
         self._send(401, _arm_error(code, message), {"WWW-Authenticate": _challenge(message)})
         return False
 
     def _api_version_ok(
-        self, query: dict[str, list[str]], known: tuple[str, ...], kind: str, op: str | None
+        self,
+        query: dict[str, list[str]],
+        known: tuple[str, ...],
+        kind: str,
+        op: str | None,
+        job: str | None = None,
+        resource_type: str | None = None,
     ) -> bool:
         versions = query.get("api-version")
         if not versions or not versions[0]:
-            self._record(400, kind, op)
+            self._record(400, kind, op, job)
             self._send(
                 400,
                 _arm_error(
@@ -881,46 +1103,76 @@ class _Handler(BaseHTTPRequestHandler):
                 ),
             )
             return False
-        if versions[0] not in known:
-            self._record(400, kind, op)
+        version = versions[0]
+        if version in known:
+            return True
+        self._record(400, kind, op, job)
+        if resource_type is not None and version in KNOWN_API_VERSIONS:
+            # An api-version the provider has, but not for this resource type.
+            self._send(
+                400,
+                _arm_error(
+                    "NoRegisteredProviderFound",
+                    f"No registered resource provider found for location 'eastus' and API version "
+                    f"'{version}' for type '{resource_type}'. The supported api-versions are "
+                    f"'{', '.join(known)}'.",
+                ),
+            )
+        else:
             self._send(
                 400,
                 _arm_error(
                     "InvalidApiVersionParameter",
-                    f"The api-version '{versions[0]}' is invalid. "
+                    f"The api-version '{version}' is invalid. "
                     f"The supported versions are '{','.join(known)}'.",
                 ),
             )
-            return False
-        return True
+        return False
 
-    def _operation(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
+    def _arm_read(
+        self,
+        *,
+        sub: str,
+        query: dict[str, list[str]],
+        versions: tuple[str, ...],
+        resource_type: str,
+        op: str | None = None,
+        job: str | None = None,
+    ) -> bool:
+        """ARM's part of a read: the token, the read limits, injected faults, the api-version."""
         emulator = self.emulator
-        sub, rg, vault, job, op = (unquote(match.group(name)) for name in ("sub", "rg", "vault", "job", "op"))
-        if not self._authorized("arm", op):
-            return
-        fault = emulator._take_fault("arm", op)
-        if fault is not None and self._apply_fault(fault, "arm", op):
-            return
-        wait = emulator._throttled(sub)
+        if not self._authorized("arm", op, job):
+            return False
+        principal = emulator._principal(self.headers.get("Authorization"))
+        wait, left, global_left = emulator._take_read(principal, sub)
+        self._arm_headers = {
+            "x-ms-ratelimit-remaining-subscription-reads": str(left),
+            "x-ms-ratelimit-remaining-subscription-global-reads": str(global_left),
+        }
         if wait is not None:
-            self._record(429, "arm", op)
+            self._record(429, "arm", op, job)
             self._send(
                 429,
                 _arm_error(
                     "TooManyRequests", "The request is being throttled as the limit has been reached."
                 ),
-                {"Retry-After": str(max(1, round(wait))), "x-ms-ratelimit-remaining-subscription-reads": "0"},
+                {"Retry-After": str(max(1, round(wait)))},
             )
-            return
-        if not self._api_version_ok(query, KNOWN_API_VERSIONS, "arm", op):
-            return
+            return False
+        fault = emulator._take_fault("arm", op, job)
+        if fault is not None and self._apply_fault(fault, "arm", op, job):
+            return False
+        return self._api_version_ok(query, versions, "arm", op, job, resource_type)
+
+    def _names_ok(
+        self, sub: str, rg: str | None, names: dict[str, str], op: str | None, job: str | None
+    ) -> bool:
         problems = []
         if not _UUID.match(sub):
             problems.append(
                 ("InvalidSubscriptionId", f"The provided subscription identifier '{sub}' is malformed.")
             )
-        if not _RESOURCE_GROUP.match(rg):
+        if rg is not None and not _RESOURCE_GROUP.match(rg):
             problems.append(
                 (
                     "InvalidResourceGroupName",
@@ -928,7 +1180,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "'(' or ')', not ending with '.'.",
                 )
             )
-        for label, value in (("vault", vault), ("job", job)):
+        for label, value in names.items():
             if not _NAME.match(value):
                 problems.append(
                     (
@@ -937,26 +1189,73 @@ class _Handler(BaseHTTPRequestHandler):
                         "starting with a letter or digit.",
                     )
                 )
-        if not op:
+        if op == "":
             problems.append(("InvalidParameter", "The operation id must not be empty."))
         if problems:
-            self._record(400, "arm", op)
+            self._record(400, "arm", op, job)
             self._send(400, _arm_error(*problems[0]))
+            return False
+        return True
+
+    def _not_found(self, what: str, rg: str | None, op: str | None, job: str | None) -> None:
+        self._record(404, "arm", op, job)
+        where = f" under resource group '{rg}'" if rg else ""
+        self._send(404, _arm_error("ResourceNotFound", f"The Resource '{what}'{where} was not found."))
+
+    def _operation(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
+        sub, rg, vault, job, op = (unquote(match.group(name)) for name in ("sub", "rg", "vault", "job", "op"))
+        if not self._arm_read(
+            sub=sub,
+            query=query,
+            versions=OPERATION_API_VERSIONS,
+            resource_type="replicationVaults/jobs/operations",
+            op=op,
+        ):
             return
-        body = emulator._operation_body(sub, rg, vault, job, op)
+        if not self._names_ok(sub, rg, {"vault": vault, "job": job}, op, None):
+            return
+        body = self.emulator._operation_body(unquote(urlsplit(self.path).path), op)
         if body is None:
-            self._record(404, "arm", op)
-            self._send(
-                404,
-                _arm_error(
-                    "ResourceNotFound",
-                    "The Resource 'Microsoft.DataReplication/replicationVaults/"
-                    f"{vault}/jobs/{job}/operations/"
-                    f"{op}' under resource group '{rg}' was not found.",
-                ),
-            )
+            what = f"Microsoft.DataReplication/replicationVaults/{vault}/jobs/{job}/operations/{op}"
+            self._not_found(what, rg, op, None)
             return
         self._record(200, "arm", op)
+        self._send(200, body)
+
+    def _operation_result(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
+        sub, op = unquote(match.group("sub")), unquote(match.group("op"))
+        rg = unquote(match.group("rg")) if match.group("rg") else None
+        if not self._arm_read(
+            sub=sub,
+            query=query,
+            versions=OPERATION_RESULT_API_VERSIONS,
+            resource_type="operationResults",
+            op=op,
+        ):
+            return
+        if not self._names_ok(sub, rg, {}, op, None):
+            return
+        body = self.emulator._operation_body(unquote(urlsplit(self.path).path), op)
+        if body is None:
+            self._not_found(f"Microsoft.DataReplication/operationResults/{op}", rg, op, None)
+            return
+        self._record(200, "arm", op)
+        self._send(200, body)
+
+    def _job(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
+        sub, rg, vault, job = (unquote(match.group(name)) for name in ("sub", "rg", "vault", "job"))
+        if not self._arm_read(
+            sub=sub, query=query, versions=JOB_API_VERSIONS, resource_type="replicationVaults/jobs", job=job
+        ):
+            return
+        if not self._names_ok(sub, rg, {"vault": vault, "job": job}, None, job):
+            return
+        body = self.emulator._job_body(sub, rg, vault, job)
+        if body is None:
+            what = f"Microsoft.DataReplication/replicationVaults/{vault}/jobs/{job}"
+            self._not_found(what, rg, None, job)
+            return
+        self._record(200, "arm", None, job)
         self._send(200, body)
 
     def _subscription(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
@@ -1064,7 +1363,7 @@ class _ImdsHandler(_Handler):
             self._send(
                 200,
                 {
-                    "access_token": emulator._issue_token(),
+                    "access_token": emulator._issue_token(emulator.managed_identity_client_id),
                     "client_id": emulator.managed_identity_client_id,
                     "expires_in": str(emulator.token_lifetime),
                     "expires_on": str(now + emulator.token_lifetime),

@@ -1,4 +1,4 @@
-"""Trigger that waits in the triggerer until a replication job operation is terminal."""
+"""Trigger that waits in the triggerer until a replication vault's operation has ended."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ import asyncio
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
-from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION
+from airflow_provider_datareplication.identifiers import OPERATION_PARAMETERS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
-    from airflow_provider_datareplication.job_operation import JobOperation
+    from airflow_provider_datareplication.identifiers import Target
     from airflow_provider_datareplication.pipeline import ReadPacer
 
 # One module logger rather than a logger per trigger instance: a triggerer holds thousands of
@@ -38,58 +38,51 @@ POLL_JITTER = 0.1
 STRETCH = 0.5
 
 
-class AzureDataReplicationOperationTrigger(BaseTrigger):
+class AzureDataReplicationWaitTrigger(BaseTrigger):
     """
-    Poll an operation's status until it is terminal, then fire one event.
+    Read a target until it has ended, then fire one event: the one wait loop of the triggerer.
 
-    The event is ``{"event": "terminal", "operation_status": {...}, "operation": {...}}`` with the
-    service's body and the operation's identifiers, or ``{"event": "error", "error_type": ...,
-    "message": ...}`` when reading the status fails for a reason that waiting will not mend.
-    Transient failures are logged and polled through, waiting out any ``Retry-After``. At
-    ``deadline`` (an absolute time, so a trigger rebuilt after a triggerer restart keeps it) the
-    event is ``{"event": "timeout", "message": ...}``; Airflow's own deferral timeout bounds the
-    wait as well.
+    The event is ``{"event": "terminal", "status": {...}, "target": {...}}`` with the service's
+    body and the target's identifiers, or ``{"event": "error", "error_type": ..., "message": ...}``
+    when reading fails for a reason that waiting will not mend. Transient failures are logged and
+    polled through, waiting out any ``Retry-After``. At ``deadline`` (an absolute time, so a
+    trigger rebuilt after a triggerer restart keeps it) the event is ``{"event": "timeout",
+    "message": ...}``; Airflow's own deferral timeout bounds the wait as well.
 
-    Vault, resource group and subscription may be left out: they then come from the connection
-    when the trigger runs (so a task can start straight in the triggerer). The identifiers are
-    checked when the trigger runs, after Airflow has rendered any templates in them.
+    A kind of wait declares the parameters that name its target (:attr:`parameters`, the same as
+    its tasks') and how to name it (:meth:`resolve`). Parameters left out come from the connection
+    when the trigger runs (so a task can start straight in the triggerer); they are checked when
+    the trigger runs, after Airflow has rendered any templates in them. ``serialize()`` holds the
+    identifiers and settings only, never a secret.
 
-    :param operation_id: The operation.
-    :param job_name: The job (workflow).
-    :param vault_name: The replication vault (default: the connection's).
-    :param resource_group_name: The resource group (default: the connection's).
-    :param subscription_id: The subscription (default: the connection's).
-    :param api_version: The api-version.
     :param azure_data_replication_conn_id: The Airflow connection.
-    :param poll_interval: Seconds between polls.
+    :param poll_interval: Seconds between reads.
     :param deadline: When to give up, in seconds since the epoch (``None``: never).
     :param not_before: No read before this time, in seconds since the epoch: a ``Retry-After``
         the task was given before it deferred (``None``: none).
+    :param identifiers: The parameters that name the target (see the kind's tasks).
     """
+
+    #: The parameters that name the target, with their defaults.
+    parameters: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,
         *,
-        operation_id: str,
-        job_name: str,
-        vault_name: str | None = None,
-        resource_group_name: str | None = None,
-        subscription_id: str | None = None,
-        api_version: str = DEFAULT_API_VERSION,
         azure_data_replication_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 30.0,
         deadline: float | None = None,
         not_before: float | None = None,
+        **identifiers: Any,
     ) -> None:
         super().__init__()
+        unknown = sorted(set(identifiers) - set(self.parameters))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {unknown}")
         # Plain attributes named as the tasks' template fields: Airflow 3.3 renders them in place
         # when a task starts straight in the triggerer.
-        self.operation_id = operation_id
-        self.job_name = job_name
-        self.vault_name = vault_name
-        self.resource_group_name = resource_group_name
-        self.subscription_id = subscription_id
-        self.api_version = api_version
+        for name, default in self.parameters.items():
+            setattr(self, name, identifiers.get(name, default))
         self.azure_data_replication_conn_id = azure_data_replication_conn_id
         if not float(poll_interval) > 0:
             raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
@@ -97,23 +90,26 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         self.deadline = deadline
         self.not_before = not_before
 
+    def identifiers(self) -> dict[str, Any]:
+        """Return the parameters that name the target, as given (or rendered)."""
+        return {name: getattr(self, name) for name in self.parameters}
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        """Return the classpath and the identifiers needed to carry on the same wait (no secrets)."""
+        """Return the classpath and what is needed to carry on the same wait (no secrets)."""
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                "operation_id": self.operation_id,
-                "job_name": self.job_name,
-                "vault_name": self.vault_name,
-                "resource_group_name": self.resource_group_name,
-                "subscription_id": self.subscription_id,
-                "api_version": self.api_version,
+                **self.identifiers(),
                 "azure_data_replication_conn_id": self.azure_data_replication_conn_id,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
                 "not_before": self.not_before,
             },
         )
+
+    async def resolve(self, hook: AzureDataReplicationAsyncHook) -> Target:
+        """Name the target, with the connection's defaults filled in and every rule checked."""
+        raise NotImplementedError
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until terminal; yield exactly one event."""
@@ -133,7 +129,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
 
         from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
 
-        operation: JobOperation | None = None
+        target: Target | None = None
         pacer: ReadPacer | None = None
         slot: float | None = None
         stretch_logged = False
@@ -144,17 +140,17 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
                     now = time.monotonic()
                     if deadline is not None and deadline <= max(wake, now):
                         await asyncio.sleep(max(deadline - now, 0.0))
-                        payload = self._timeout_event(operation)
+                        payload = self._timeout_event(target)
                         break
                     await asyncio.sleep(wake - now)
-                    if operation is None:
-                        operation, payload = await self._resolve(hook)
-                        if operation is not None:
-                            pacer = await hook.read_pacer(operation.subscription_id)
+                    if target is None:
+                        target, payload = await self._resolve(hook)
+                        if target is not None:
+                            pacer = await hook.read_pacer(target.subscription_id)
                             wake = slot = pacer.book()
                         continue
                     assert pacer is not None
-                    payload, retry_after, message = await self._poll(hook, operation, slot)
+                    payload, retry_after, message = await self._poll(hook, target, slot)
                     slot = None
                     if payload is not None:
                         break
@@ -171,7 +167,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
                             "identity and subscription) or poll less often",
                             self.poll_interval,
                             slot - wanted + self.poll_interval,
-                            operation.subscription_id,
+                            target.subscription_id,
                             pacer.rate,
                         )
                     log.log(message[0], "%s; polling again in %.3g s", message[1], slot - time.monotonic())
@@ -183,20 +179,12 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
 
     async def _resolve(
         self, hook: AzureDataReplicationAsyncHook
-    ) -> tuple[JobOperation | None, dict[str, Any] | None]:
-        """Fill in and check the identifiers: the operation, or the error event when that fails."""
+    ) -> tuple[Target | None, dict[str, Any] | None]:
+        """Fill in and check the identifiers: the target, or the error event when that fails."""
         try:
-            operation = await hook.resolve_operation(
-                operation_id=self.operation_id,
-                job_name=self.job_name,
-                vault_name=self.vault_name,
-                resource_group_name=self.resource_group_name,
-                subscription_id=self.subscription_id,
-                api_version=self.api_version,
-            )
+            return await self.resolve(hook), None
         except Exception as err:  # a missing or broken connection, a bad identifier: all final
             return None, self._error_event(err)
-        return operation, None
 
     def _error_event(self, err: BaseException) -> dict[str, Any]:
         return {
@@ -207,7 +195,7 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         }
 
     async def _poll(
-        self, hook: AzureDataReplicationAsyncHook, operation: JobOperation, slot: float | None
+        self, hook: AzureDataReplicationAsyncHook, target: Target, slot: float | None
     ) -> tuple[dict[str, Any] | None, float, tuple[int, str]]:
         """
         Read the status once: the event when the wait is over, or the ``Retry-After`` to honour.
@@ -223,20 +211,32 @@ class AzureDataReplicationOperationTrigger(BaseTrigger):
         )
 
         try:
-            status = await hook.get_status(operation, slot=slot)
+            status = await hook.get_status(target, slot=slot)
         except AzureDataReplicationTransientError as err:
             return None, err.retry_after or 0.0, (logging.WARNING, str(err))
         except (AzureDataReplicationError, ValueError) as err:
             return self._error_event(err), 0.0, (logging.ERROR, str(err))
         if status.is_terminal:
-            event = {
-                "event": EVENT_TERMINAL,
-                "operation_status": status.to_dict(),
-                "operation": operation.to_dict(),
-            }
+            event = {"event": EVENT_TERMINAL, "status": status.to_dict(), "target": target.to_dict()}
             return event, 0.0, (logging.INFO, "")
-        return None, 0.0, (logging.INFO, f"{operation.describe()} is {status.status}")
+        return None, 0.0, (logging.INFO, f"{target.describe()} is {status.state}")
 
-    def _timeout_event(self, operation: JobOperation | None) -> dict[str, Any]:
-        what = operation.describe() if operation is not None else f"operation {self.operation_id!r}"
-        return {"event": EVENT_TIMEOUT, "message": f"{what} was not terminal by the task's timeout"}
+    def _timeout_event(self, target: Target | None) -> dict[str, Any]:
+        what = target.describe() if target is not None else f"the wait ({self.identifiers()})"
+        return {"event": EVENT_TIMEOUT, "message": f"{what} had not ended by the task's timeout"}
+
+
+class AzureDataReplicationOperationTrigger(AzureDataReplicationWaitTrigger):
+    """
+    Wait for an operation (by its identifiers, or ``operation_url``) to be terminal; see the base.
+
+    Takes the parameters of the operation sensor that name the operation: ``operation_id``,
+    ``job_name``, ``vault_name``, ``resource_group_name``, ``subscription_id``, ``api_version``,
+    or ``operation_url``.
+    """
+
+    parameters = OPERATION_PARAMETERS
+
+    async def resolve(self, hook: AzureDataReplicationAsyncHook) -> Target:
+        """Name the operation, with the connection's defaults."""
+        return await hook.resolve_operation(**self.identifiers())

@@ -142,7 +142,7 @@ def check(emulator, result, name, mode, task_id, transient, problems):
     took = result.ended[task_id] - started if started and task_id in result.ended else float("nan")
     if transient:
         if state != "success" or not same_xcom(result.xcom.get(task_id, {}), op):
-            problems.append(f"{name} ({mode}): {state}, XCom {result.xcom.get(task_id)}")
+            problems.append(f"{name} ({mode}, {task_id}): {state}, XCom {result.xcom.get(task_id)}")
         outcome = "success, same XCom as a clean run"
         if name in RETRY_AFTER:
             throttled = [i for i, r in enumerate(records) if r.status == 429]

@@ -469,3 +469,77 @@ def test_connection_field_behaviour():
     behaviour = AzureDataReplicationHook.get_ui_field_behaviour()
     assert behaviour["relabeling"] == {"login": "Client ID", "password": "Client Secret"}
     assert "host" in behaviour["hidden_fields"]
+
+
+# -- an operation by its URL --------------------------------------------------------------------------
+
+LRO = (
+    f"{ARM}/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.DataReplication/locations/eastus"
+    "/operationResults/0203aa1b-op?api-version=2024-09-01"
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        LRO,
+        LRO.replace("/providers/", "/resourceGroups/rg1/providers/"),
+        f"{ARM}/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg1/providers/Microsoft.DataReplication"
+        f"/replicationVaults/vault1/protectedItems/vm1/operations/op9?api-version=2026-05-01",
+    ],
+)
+def test_an_operation_url_is_read_as_it_was_given(requests_mock, token, url):
+    requests_mock.get(url, json=BODY)
+    status = AzureDataReplicationHook().get_operation_status(operation_url=url)
+    assert status.to_dict() == BODY
+    assert arm_calls(requests_mock)[0].url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        (LRO.replace("https://", "http://"), "https://"),
+        (
+            LRO.replace("management.azure.com", "evil.example.com"),
+            "connection's Azure Resource Manager endpoint",
+        ),
+        (
+            LRO.replace("management.azure.com", "management.azure.com:8443"),
+            "connection's Azure Resource Manager",
+        ),
+        (LRO.replace("https://", "https://user:pw@"), "without credentials"),
+        (LRO + "#x", "without credentials or a fragment"),
+        (LRO.replace("Microsoft.DataReplication", "Microsoft.Compute"), "Microsoft.DataReplication/"),
+        (LRO.replace(SUBSCRIPTION_ID, "not-a-uuid"), "Microsoft.DataReplication/"),
+        (LRO.split("?")[0], "api-version"),
+        (f"{ARM}/providers/Microsoft.DataReplication/operations?api-version=2024-09-01", "/subscriptions/"),
+    ],
+)
+def test_a_token_goes_only_where_the_connection_points(requests_mock, token, url, why):
+    with pytest.raises(ValueError, match="operation_url") as info:
+        AzureDataReplicationHook().get_operation_status(operation_url=url)
+    assert why in str(info.value)
+    assert token.call_count == 0
+    assert requests_mock.call_count == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"operation_url": LRO, "operation_id": "op1"},
+        {"operation_url": LRO, "job_name": "job1"},
+        {},
+        {"operation_id": "op1"},
+    ],
+)
+def test_identifiers_and_an_operation_url_are_exclusive(requests_mock, token, kwargs):
+    with pytest.raises(ValueError, match="operation_url"):
+        AzureDataReplicationHook().get_operation_status(**kwargs)
+    assert requests_mock.call_count == 0
+
+
+def test_an_operation_url_answering_202_is_running(requests_mock, token):
+    requests_mock.get(LRO, [{"status_code": 202, "text": ""}, {"json": {**BODY, "status": "Succeeded"}}])
+    hook = AzureDataReplicationHook()
+    assert not hook.get_operation_status(operation_url=LRO).is_terminal
+    assert hook.get_operation_status(operation_url=LRO).succeeded

@@ -3,11 +3,11 @@ from __future__ import annotations
 import json
 
 from airflow_provider_datareplication.connection import AzureDataReplicationConnection
-from airflow_provider_datareplication.job_operation import JobOperation
+from airflow_provider_datareplication.identifiers import JobOperation
 from airflow_provider_datareplication.links.data_replication import (
     XCOM_KEY,
     AzureDataReplicationJobLink,
-    job_portal_url,
+    portal_url,
 )
 from airflow_provider_datareplication.operators.data_replication import (
     AzureDataReplicationOperationStatusOperator,
@@ -46,14 +46,14 @@ class TaskInstance:
 
 
 def test_portal_url_follows_the_cloud_and_encodes_the_job():
-    public = job_portal_url(AzureDataReplicationConnection.from_connection(Conn()), JOB)
+    public = portal_url(AzureDataReplicationConnection.from_connection(Conn()), JOB)
     assert public == (
         f"https://portal.azure.com/#@{TENANT_ID}/resource/subscriptions/{SUBSCRIPTION_ID}"
         "/resourceGroups/rg%28prod%29/providers/Microsoft.DataReplication/replicationVaults/vault1/jobs/job1"
     )
-    china = job_portal_url(AzureDataReplicationConnection.from_connection(Conn(cloud="AzureChinaCloud")), JOB)
+    china = portal_url(AzureDataReplicationConnection.from_connection(Conn(cloud="AzureChinaCloud")), JOB)
     assert china.startswith("https://portal.azure.cn/#@")
-    gov = job_portal_url(AzureDataReplicationConnection.from_connection(Conn(cloud="AzureUSGovernment")), JOB)
+    gov = portal_url(AzureDataReplicationConnection.from_connection(Conn(cloud="AzureUSGovernment")), JOB)
     assert gov.startswith("https://portal.azure.us/#@")
 
 
@@ -78,3 +78,21 @@ def test_link_is_named_and_registered():
     assert get_provider_info()["extra-links"] == [
         "airflow_provider_datareplication.links.data_replication.AzureDataReplicationJobLink"
     ]
+
+
+def test_portal_link_for_an_operation_url():
+    from airflow_provider_datareplication.identifiers import OperationUrl
+
+    connection = AzureDataReplicationConnection.from_connection(Conn())
+    base = f"https://management.azure.com/subscriptions/{SUBSCRIPTION_ID}"
+    in_vault = OperationUrl(
+        f"{base}/resourceGroups/rg1/providers/Microsoft.DataReplication/replicationVaults/vault1"
+        "/protectedItems/vm1/operations/op1?api-version=2024-09-01"
+    )
+    assert portal_url(connection, in_vault).endswith(
+        "/resourceGroups/rg1/providers/Microsoft.DataReplication/replicationVaults/vault1"
+    )
+    regional = OperationUrl(
+        f"{base}/providers/Microsoft.DataReplication/locations/eastus/operationResults/op1?api-version=2024-09-01"
+    )
+    assert portal_url(connection, regional) is None

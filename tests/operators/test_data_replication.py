@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferred
 
 from airflow_provider_datareplication.exceptions import AzureDataReplicationNotFoundError
 from airflow_provider_datareplication.operators.data_replication import (
@@ -48,7 +48,8 @@ def test_wait_for_completion_polls_until_terminal(emulator):
 
 def test_wait_for_completion_gives_up_after_wait_timeout(emulator):
     emulator.script_operation("op1", ["InProgress"])
-    with pytest.raises(AirflowException, match=r"not terminal within 0\.3 s"):
+    # The sensor's own wait: Airflow's sensor timeout, which fails the task.
+    with pytest.raises(AirflowSensorTimeout, match=r"exceeds the specified timeout of 0\.3"):
         operator(wait_for_completion=True, poll_interval=0.05, wait_timeout=0.3).execute({})
 
 
@@ -61,10 +62,7 @@ def test_deferrable_wait_defers_and_completes_with_the_event(emulator):
     assert info.value.trigger.poll_interval == 20
     body = {"id": "x", "name": "op1", "status": "Failed", "startTime": None, "endTime": None}
     operation = {**OPERATION, "subscription_id": SUBSCRIPTION_ID, "resource_group_name": "rg1"}
-    assert (
-        task.execute_complete({}, {"event": "terminal", "operation_status": body, "operation": operation})
-        == body
-    )
+    assert task.execute_complete({}, {"event": "terminal", "status": body, "target": operation}) == body
 
 
 def test_deferrable_without_wait_does_not_defer(emulator):
@@ -77,3 +75,11 @@ def test_bad_arguments_are_named():
         operator(poll_interval=0)
     with pytest.raises(ValueError, match="wait_timeout"):
         operator(wait_timeout=-1)
+
+
+def test_operation_operator_reports_an_operation_by_its_url(emulator):
+    emulator.script_operation("lro1", ["InProgress"])
+    result = operator(
+        operation_id=None, job_name=None, vault_name=None, operation_url=emulator.operation_url("lro1")
+    )
+    assert result.execute({})["status"] == "InProgress"

@@ -96,7 +96,7 @@ def test_transient_errors_never_end_the_wait_and_are_logged(emulator, caplog, ca
     assert sensor().execute({})["status"] == "Succeeded"
     logged = caplog.text + "".join(capfd.readouterr())
     assert "HTTP 200 without a JSON object" in logged
-    assert "poking again later" in logged
+    assert "reading again later" in logged
 
 
 @pytest.mark.parametrize(
@@ -242,12 +242,12 @@ def test_execute_complete_turns_events_into_outcomes():
         "percentComplete": 100,
     }
     operation = {**OPERATION, "subscription_id": SUBSCRIPTION_ID, "resource_group_name": "rg9"}
-    event = {"event": "terminal", "operation_status": body, "operation": operation}
+    event = {"event": "terminal", "status": body, "target": operation}
     assert task.execute_complete({}, event) == body
     with pytest.raises(
         AzureDataReplicationOperationFailedError, match=r"op1' of job 'job1' in vault 'vault1'.*ended Failed"
     ):
-        task.execute_complete({}, {**event, "operation_status": {**body, "status": "Failed"}})
+        task.execute_complete({}, {**event, "status": {**body, "status": "Failed"}})
     with pytest.raises(AirflowSensorTimeout, match="not terminal"):
         task.execute_complete(
             {}, {"event": "timeout", "message": "op1 was not terminal by the task's timeout"}
@@ -266,6 +266,7 @@ def test_templated_fields_and_keyword_only():
         "resource_group_name",
         "subscription_id",
         "api_version",
+        "operation_url",
         "azure_data_replication_conn_id",
     }
     # Airflow 2 refuses positional arguments itself, with its own exception.
@@ -302,6 +303,7 @@ def test_start_from_trigger_hands_the_templated_operation_to_the_triggerer():
         "resource_group_name": None,
         "subscription_id": None,
         "api_version": "2021-02-16-preview",
+        "operation_url": None,
         "azure_data_replication_conn_id": "azure_data_replication_default",
         "poll_interval": 20,
     }
@@ -328,3 +330,62 @@ def test_start_from_trigger_still_runs_execute_under_dag_test(emulator):
     emulator.script_operation("op1", ["InProgress"])
     with pytest.raises(TaskDeferred):
         sensor(start_from_trigger=True).execute({})
+
+
+# -- an operation by its URL ------------------------------------------------------------------------
+
+
+def test_operation_sensor_waits_on_an_operation_url(emulator):
+    emulator.script_operation("lro1", ["InProgress", "Succeeded"])
+    url = emulator.operation_url("lro1")
+    result = AzureDataReplicationOperationSensor(
+        task_id="wait", operation_url=url, poke_interval=0.05
+    ).execute({})
+    assert result["status"] == "Succeeded"
+    assert result["id"].endswith("/locations/eastus/operationResults/lro1")
+
+
+def test_a_literal_operation_url_is_refused_when_the_task_is_built():
+    with pytest.raises(ValueError, match="operation_url must be an https:// URL"):
+        AzureDataReplicationOperationSensor(task_id="wait", operation_url="http://x/subscriptions/y")
+    with pytest.raises(ValueError, match="operation_url names the operation by itself"):
+        AzureDataReplicationOperationSensor(
+            task_id="wait", operation_url="{{ params.url }}", operation_id="op1", job_name="job1"
+        )
+    with pytest.raises(ValueError, match="name the operation"):
+        AzureDataReplicationOperationSensor(task_id="wait", job_name="job1")
+
+
+def test_a_templated_operation_url_is_refused_when_it_runs(emulator):
+    task = AzureDataReplicationOperationSensor(task_id="wait", operation_url="{{ params.url }}")
+    task.operation_url = "https://elsewhere.example.com/subscriptions/x?api-version=1"  # as rendered
+    with pytest.raises(ValueError, match="operation_url"):
+        task.execute({})
+    assert emulator.token_requests == 0
+
+
+def test_each_kind_declares_its_parameters_once_for_its_sensor_operator_and_trigger():
+    import inspect
+
+    from airflow_provider_datareplication.identifiers import OPERATION_PARAMETERS
+    from airflow_provider_datareplication.wait_task import OperationWait
+
+    for base, parameters in ((OperationWait, OPERATION_PARAMETERS),):
+        signature = inspect.signature(base.__init__).parameters
+        declared = {name: p.default for name, p in signature.items() if name not in ("self", "kwargs")}
+        assert {k: (None if v is inspect.Parameter.empty else v) for k, v in declared.items()} == parameters
+        assert set(parameters) < set(base.template_fields)
+
+
+def test_a_sensor_can_be_mapped_over_many_waits():
+    try:
+        from airflow.sdk import DAG
+    except ImportError:  # Airflow 2
+        from airflow import DAG
+
+    from datetime import datetime
+
+    with DAG("mapped", schedule=None, start_date=datetime(2024, 1, 1)):
+        AzureDataReplicationOperationSensor.partial(task_id="ops", job_name="job1").expand(
+            operation_id=["op1", "op2"]
+        )

@@ -86,7 +86,9 @@ def test_time_based_progression(emulator):
     ("kwargs", "status", "code"),
     [
         ({"api_version": None}, 400, "MissingApiVersionParameter"),
-        ({"api_version": "2024-09-01"}, 400, "InvalidApiVersionParameter"),
+        ({"api_version": "2099-01-01"}, 400, "InvalidApiVersionParameter"),
+        # The stable api-versions dropped this call: ARM says no provider serves it there.
+        ({"api_version": "2024-09-01"}, 400, "NoRegisteredProviderFound"),
         ({"sub": "not-a-uuid"}, 400, "InvalidSubscriptionId"),
         ({"bearer": "forged"}, 401, "InvalidAuthenticationToken"),
         ({"op": "unknown"}, 404, "ResourceNotFound"),
@@ -179,3 +181,93 @@ def test_command_prints_the_connection_and_stops_on_sigterm(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+JOB = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
+
+
+def get_url(emulator, path, bearer=None):
+    bearer = bearer or token(emulator).json()["access_token"]
+    return requests.get(
+        emulator.url + path,
+        headers={"Authorization": f"Bearer {bearer}"},
+        verify=emulator.ca_file,
+        timeout=10,
+    )
+
+
+def job_path(emulator, api_version="2024-09-01", job=JOB):
+    return (
+        f"/subscriptions/{emulator.subscription_id}/resourceGroups/rg1/providers/Microsoft.DataReplication"
+        f"/replicationVaults/vault1/jobs/{job}?api-version={api_version}"
+    )
+
+
+@pytest.mark.parametrize("api_version", ["2024-09-01", "2026-05-01"])
+def test_a_job_answers_the_services_job_body(emulator, api_version):
+    emulator.script_job(
+        JOB, ["Pending", "Started", {"state": "Failed", "errors": [{"code": "E1", "message": "m"}]}]
+    )
+    bodies = [get_url(emulator, job_path(emulator, api_version)).json() for _ in range(3)]
+    assert [b["properties"]["state"] for b in bodies] == ["Pending", "Started", "Failed"]
+    body = bodies[-1]
+    assert set(body) == {"id", "name", "type", "systemData", "properties"}
+    assert body["id"].endswith(f"/replicationVaults/vault1/jobs/{JOB}") and body["name"] == JOB
+    assert set(body["properties"]) >= {
+        "displayName",
+        "state",
+        "startTime",
+        "endTime",
+        "objectId",
+        "objectName",
+        "objectType",
+        "activityId",
+        "allowedActions",
+        "tasks",
+        "errors",
+        "customProperties",
+    }
+    assert body["properties"]["customProperties"]["instanceType"] == "FailoverJobDetails"
+    assert body["properties"]["errors"] == [{"code": "E1", "message": "m"}]
+    assert bodies[0]["properties"]["endTime"] is None and body["properties"]["endTime"]
+    assert [t["state"] for t in body["properties"]["tasks"]] == ["Succeeded", "Failed"]
+    assert len(emulator.requests_for_job(JOB)) == 3
+
+
+def test_an_operation_results_url_and_api_versions_per_resource_type(emulator):
+    emulator.script_operation("lro1", ["InProgress", "Succeeded"])
+    url = emulator.operation_url("lro1")
+    path = url[len(emulator.url) :]
+    assert get_url(emulator, path).json()["status"] == "InProgress"
+    assert get_url(emulator, path.replace("2024-09-01", "2026-05-01")).json()["status"] == "Succeeded"
+    # The preview api-version had no operation results; the stable ones no job operations.
+    preview = get_url(emulator, path.replace("2024-09-01", "2021-02-16-preview"))
+    assert (preview.status_code, preview.json()["error"]["code"]) == (400, "NoRegisteredProviderFound")
+    assert get(emulator, api_version="2026-05-01").json()["error"]["code"] == "NoRegisteredProviderFound"
+    assert get_url(emulator, job_path(emulator, job="unknown")).status_code == 404
+
+
+def test_every_arm_answer_says_how_many_reads_are_left(emulator):
+    emulator.script_operation("op1", ["InProgress"])
+    bearer = token(emulator).json()["access_token"]
+    answers = [get(emulator, bearer=bearer) for _ in range(3)]
+    answers.append(get(emulator, api_version="2099-01-01", bearer=bearer))  # errors count too
+    left = [int(a.headers["x-ms-ratelimit-remaining-subscription-reads"]) for a in answers]
+    assert left[0] <= 249 and left == sorted(left, reverse=True)
+    assert all(int(a.headers["x-ms-ratelimit-remaining-subscription-global-reads"]) > 3000 for a in answers)
+
+
+def test_the_read_limit_is_per_principal_and_subscription(emulator):
+    limited = DataReplicationEmulator(arm_read_limit=(3, 0.001)).start()
+    try:
+        limited.script_operation("op1", ["InProgress"])
+        bearer = token(limited).json()["access_token"]
+        statuses = [get(limited, bearer=bearer).status_code for _ in range(5)]
+        assert statuses == [200, 200, 200, 429, 429]
+        throttled = get(limited, bearer=bearer)
+        assert throttled.headers["x-ms-ratelimit-remaining-subscription-reads"] == "0"
+        assert int(throttled.headers["Retry-After"]) >= 1
+        other = get(limited, bearer=bearer, sub="00000000-0000-0000-0000-000000000001")
+        assert other.status_code == 200  # another subscription has a bucket of its own
+    finally:
+        limited.stop()

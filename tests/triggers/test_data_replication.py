@@ -54,6 +54,7 @@ def test_serialize_holds_identifiers_and_nothing_secret():
     assert kwargs == {
         **KWARGS,
         "api_version": "2021-02-16-preview",
+        "operation_url": None,
         "azure_data_replication_conn_id": "my_conn",
         "poll_interval": 0.05,
         "deadline": None,
@@ -78,9 +79,9 @@ async def test_invalid_identifiers_end_in_an_error_event_before_any_request(emul
 async def test_vault_group_and_subscription_come_from_the_connection(emulator):
     emulator.script_operation("op1", ["Succeeded"])
     payload = await first_event(make(vault_name=None, resource_group_name=None, subscription_id=None))
-    assert payload["operation"]["resource_group_name"] == "rgrecoveryservicesdatareplication"
-    assert payload["operation"]["vault_name"] == "vault1"
-    assert payload["operation"]["subscription_id"] == emulator.subscription_id
+    assert payload["target"]["resource_group_name"] == "rgrecoveryservicesdatareplication"
+    assert payload["target"]["vault_name"] == "vault1"
+    assert payload["target"]["subscription_id"] == emulator.subscription_id
 
 
 async def test_missing_connection_is_an_error_event():
@@ -93,8 +94,8 @@ async def test_polls_until_terminal_and_fires_one_event(emulator):
     emulator.script_operation("op1", ["InProgress", "Running", "Succeeded"], extra={"percentComplete": 100})
     payload = await first_event(make())
     assert payload["event"] == "terminal"
-    assert payload["operation_status"]["status"] == "Succeeded"
-    assert payload["operation_status"]["percentComplete"] == 100
+    assert payload["status"]["status"] == "Succeeded"
+    assert payload["status"]["percentComplete"] == 100
     assert len(emulator.requests_for("op1")) == 3
     assert emulator.token_requests == 1
 
@@ -104,8 +105,8 @@ async def test_failed_and_canceled_are_terminal_events(emulator, final):
     emulator.script_operation("op1", ["InProgress", final])
     payload = await first_event(make())
     assert payload["event"] == "terminal"
-    assert payload["operation_status"]["status"] == final
-    assert payload["operation"] == {**KWARGS, "api_version": "2021-02-16-preview"}
+    assert payload["status"]["status"] == final
+    assert payload["target"] == {**KWARGS, "api_version": "2021-02-16-preview"}
 
 
 async def test_transient_faults_never_end_the_wait(emulator):
@@ -113,7 +114,7 @@ async def test_transient_faults_never_end_the_wait(emulator):
     for fault in (Fault.malformed_json(), Fault.drop(), Fault.server_error(500), Fault.throttle("1")):
         emulator.add_fault(fault)
     payload = await first_event(make())
-    assert payload["operation_status"]["status"] == "Succeeded"
+    assert payload["status"]["status"] == "Succeeded"
 
 
 async def test_permanent_error_becomes_an_error_event(emulator):
@@ -146,7 +147,7 @@ async def test_rebuilt_trigger_carries_on_the_same_wait(emulator):
     with pytest.raises(asyncio.CancelledError):
         await task
     payload = await first_event(rebuild(trigger))
-    assert payload["operation_status"]["status"] == "Succeeded"
+    assert payload["status"]["status"] == "Succeeded"
     assert len(emulator.requests_for("op1")) == 4
 
 
@@ -235,3 +236,13 @@ async def test_a_retry_after_from_the_task_is_waited_out_before_the_first_read(e
     assert payload["event"] == "terminal"
     (read,) = emulator.requests_for("op1")
     assert read.wall - started >= 1.5
+
+
+async def test_operation_trigger_waits_on_an_operation_url(emulator):
+    emulator.script_operation(
+        "lro1", ["InProgress", "Failed"], extra={"error": {"code": "E", "message": "m"}}
+    )
+    url = emulator.operation_url("lro1", resource_group_name="rg1")
+    payload = await first_event(AzureDataReplicationOperationTrigger(operation_url=url, poll_interval=0.05))
+    assert payload["status"]["status"] == "Failed"
+    assert payload["target"] == {"operation_url": url}

@@ -120,3 +120,33 @@ with DAG("e2e_token_economy", schedule=None, start_date=START, catchup=False) as
 
 with DAG("e2e_plain_http", schedule=None, start_date=START, catchup=False) as e2e_plain_http:
     sensor("wait", "plain-http", "poke", azure_data_replication_conn_id=PLAIN_HTTP_CONN)
+
+#: An operation by the URL a long-running call returned, built from the connection (a template).
+OPERATION_URL = (
+    "{{ conn.azure_data_replication_default.extra_dejson.resource_manager_url }}/subscriptions/"
+    "{{ conn.azure_data_replication_default.extra_dejson.subscriptionId }}"
+    "/providers/Microsoft.DataReplication/locations/eastus/operationResults/%s?api-version=2024-09-01"
+)
+
+with DAG("e2e_operation_urls", schedule=None, start_date=START, catchup=False) as e2e_operation_urls:
+    for mode in MODES:
+        AzureDataReplicationOperationSensor(
+            task_id=f"url_{mode}",
+            operation_url=OPERATION_URL % f"lro-{mode}",
+            poke_interval=POLL,
+            timeout=120,
+            deferrable=mode == "deferrable",
+        )
+    AzureDataReplicationOperationStatusOperator(
+        task_id="url_report",
+        operation_url=OPERATION_URL % "lro-report",
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=POLL,
+    )
+    AzureDataReplicationOperationSensor(
+        task_id="url_elsewhere",
+        operation_url="https://management.example.com/subscriptions/930CEC23-4430-4513-B855-DBA237E2F3BF"
+        "/providers/Microsoft.DataReplication/locations/eastus/operationResults/x?api-version=2024-09-01",
+        poke_interval=POLL,
+    )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_datareplication.job_operation import DEFAULT_API_VERSION, JobOperation
+from airflow_provider_datareplication.identifiers import DEFAULT_API_VERSION, JobOperation
 
 VALID = {
     "subscription_id": "930CEC23-4430-4513-B855-DBA237E2F3BF",
@@ -82,7 +82,7 @@ def test_numbers_rendered_by_airflow_are_taken_as_their_text(name):
         ("operation_id", "op1\n", "whitespace"),
         ("api_version", "", "2024-09-01"),
         ("api_version", "latest", "2024-09-01"),
-        ("operation_id", None, "string"),
+        ("operation_id", None, "is required"),
         ("vault_name", True, "string"),
         ("job_name", ["job1"], "string"),
     ],
