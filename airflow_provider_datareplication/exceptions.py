@@ -79,6 +79,10 @@ class AzureDataReplicationOperationFailedError(AirflowFailException):
     """The operation ended ``Failed`` or ``Canceled``: final, so the task is not retried."""
 
 
+class AzureDataReplicationJobFailedError(AirflowFailException):
+    """The job ended ``Failed``, ``Cancelled`` or ``CompletedWithErrors``: final, not retried."""
+
+
 def _text(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 

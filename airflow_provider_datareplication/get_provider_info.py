@@ -99,7 +99,7 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-datareplication",
         "name": "Azure Data Replication",
         "description": "Azure Data Replication (Azure Site Recovery / Azure Migrate replication vaults): "
-        "wait on and report job operation status.",
+        "wait on and report jobs and their operations.",
         "versions": [__version__],
         "integrations": [
             {

@@ -1,5 +1,5 @@
 """
-What a wait reads, named and checked as Azure checks it: a job's operation, or an operation by its URL.
+What a wait reads, named and checked as Azure checks it: a job's operation, an operation by its URL, a job.
 
 Each is a frozen object built once per task run (with the connection's defaults filled in) and
 passed as it is to the hook, the trigger and the task's messages. Construction raises
@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 #: The only api-version that serves ``.../jobs/{job}/operations/{operation}``.
 DEFAULT_API_VERSION = "2021-02-16-preview"
+#: The first stable api-version: jobs, and operations by their URL (Azure's SDK 1.0.0, CLI, Az.Migrate).
+JOB_API_VERSION = "2024-09-01"
 
 #: The parameters that name an operation, with their defaults (the operation sensor, operator
 #: and trigger all take these).
@@ -27,6 +29,14 @@ OPERATION_PARAMETERS: dict[str, Any] = {
     "subscription_id": None,
     "api_version": DEFAULT_API_VERSION,
     "operation_url": None,
+}
+#: The parameters that name a job, with their defaults (the job sensor, operator and trigger).
+JOB_PARAMETERS: dict[str, Any] = {
+    "job_name": None,
+    "vault_name": None,
+    "resource_group_name": None,
+    "subscription_id": None,
+    "api_version": JOB_API_VERSION,
 }
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -342,6 +352,62 @@ class OperationUrl:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class VaultJob:
+    """
+    One job of a replication vault ("Job - Get", stable api-versions).
+
+    :param subscription_id: The subscription, a UUID (any case; sent as given).
+    :param resource_group_name: The resource group (ARM's rule: 1 to 90 characters).
+    :param vault_name: The replication vault (letters, digits, ``-``, ``_``, ``.``).
+    :param job_name: The job, usually a GUID (letters, digits, ``-``, ``_``, ``.``).
+    :param api_version: The api-version query value (``2024-09-01`` or later).
+    """
+
+    kind: ClassVar[str] = "job"
+
+    subscription_id: str
+    resource_group_name: str
+    vault_name: str
+    job_name: str
+    api_version: str = JOB_API_VERSION
+
+    def __post_init__(self) -> None:
+        checked = {
+            "subscription_id": check_subscription_id(self.subscription_id),
+            "resource_group_name": check_resource_group_name(self.resource_group_name),
+            "vault_name": check_name("vault_name", self.vault_name),
+            "job_name": check_name("job_name", self.job_name),
+            "api_version": check_api_version(self.api_version),
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def path(self) -> str:
+        """The ARM path and query of "Job - Get", each segment percent-encoded."""
+        return f"{job_resource_id(self)}?api-version={_segment(self.api_version)}"
+
+    def url(self, resource_manager_url: str) -> str:
+        """Return the request's URL on an ARM endpoint."""
+        return f"{resource_manager_url}{self.path}"
+
+    def describe(self) -> str:
+        """Name the job for messages: job, vault and resource group."""
+        return (
+            f"job {self.job_name!r} in vault {self.vault_name!r} "
+            f"(resource group {self.resource_group_name!r})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the identifiers as keyword arguments (for a trigger's event)."""
+        return asdict(self)
+
+    def portal_resource_id(self) -> str | None:
+        """Return the resource id the Azure portal shows: the job."""
+        return job_resource_id(self)
+
+
 def _pick(name: str, value: Any, default: str | None, extra_key: str, conn_id: str) -> Any:
     if value is None:
         value = default
@@ -411,3 +477,40 @@ def check_operation_choice(*, operation_id: Any, job_name: Any, operation_url: A
         raise ValueError("operation_url names the operation by itself: pass it, or operation_id and job_name")
     if operation_url is None and (operation_id is None or job_name is None):
         raise ValueError("name the operation: operation_id and job_name, or operation_url")
+
+
+def resolve_job(
+    connection: Any,
+    *,
+    job_name: Any,
+    vault_name: Any = None,
+    resource_group_name: Any = None,
+    subscription_id: Any = None,
+    api_version: Any = JOB_API_VERSION,
+) -> VaultJob:
+    """
+    Name a job, with the connection's defaults.
+
+    :param connection: The connection's settings (its defaults).
+    :param job_name: The job.
+    :param vault_name: The replication vault (default: the connection's ``vault_name``).
+    :param resource_group_name: Default: the connection's ``resource_group_name``.
+    :param subscription_id: Default: the connection's ``subscriptionId``.
+    :param api_version: The api-version.
+    """
+    conn_id = connection.conn_id
+    return VaultJob(
+        subscription_id=_pick(
+            "subscription_id", subscription_id, connection.subscription_id, "subscriptionId", conn_id
+        ),
+        resource_group_name=_pick(
+            "resource_group_name",
+            resource_group_name,
+            connection.resource_group_name,
+            "resource_group_name",
+            conn_id,
+        ),
+        vault_name=_pick("vault_name", vault_name, connection.vault_name, "vault_name", conn_id),
+        job_name=job_name,
+        api_version=api_version,
+    )

@@ -1,14 +1,14 @@
 """
 What every sensor and operator of this provider is: a wait on one thing in a replication vault.
 
-A task names what it waits on once per run (its *target*: a job's operation, or an operation by
-its URL), reads it through the hook, and judges the answer with the target's status model
+A task names what it waits on once per run (its *target*: a job's operation, an operation by its
+URL, or a job), reads it through the hook, and judges the answer with the target's status model
 (running, succeeded, failed). In a worker it waits in Airflow's own sensor loop (poke or
 reschedule); deferred, in the trigger of its kind. The status operators are the same wait: they
 report instead of judging, and stop after their first read unless asked to wait.
 
-:class:`AzureDataReplicationWait` holds all of that; :class:`OperationWait` declares the
-parameters that name an operation; :class:`JudgingWait` (the sensors) and
+:class:`AzureDataReplicationWait` holds all of that; :class:`OperationWait` and :class:`JobWait`
+declare the parameters that name each kind of target; :class:`JudgingWait` (the sensors) and
 :class:`ReportingWait` (the operators) decide what an answer does to the task.
 """
 
@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
 from airflow_provider_datareplication.identifiers import (
     DEFAULT_API_VERSION,
+    JOB_API_VERSION,
+    JOB_PARAMETERS,
     OPERATION_PARAMETERS,
     check_operation_choice,
     check_operation_url_form,
@@ -70,7 +72,7 @@ class AzureDataReplicationWait(BaseSensorOperator):
         self.azure_data_replication_conn_id = azure_data_replication_conn_id
         self.deferrable = deferrable
 
-    # -- what it reads (the kinds: OperationWait) -----------------------------------------------------
+    # -- what it reads (the kinds: OperationWait, JobWait) --------------------------------------------
 
     def identifiers(self) -> dict[str, Any]:
         """Return the rendered parameters that name the target."""
@@ -377,6 +379,50 @@ class OperationWait(AzureDataReplicationWait):
         return JobOperation(**identifiers)
 
 
+class JobWait(AzureDataReplicationWait):
+    """
+    Wait on a job of a replication vault (stable api-versions: ``2024-09-01`` on).
+
+    :param job_name: The job (templated), usually a GUID.
+    :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
+    :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
+    :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
+    :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
+    """
+
+    parameters = JOB_PARAMETERS
+    template_fields: tuple[str, ...] = (*JOB_PARAMETERS, "azure_data_replication_conn_id")
+    trigger_classpath = f"{_TRIGGERS}.AzureDataReplicationJobTrigger"
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.vault_name = vault_name
+        self.resource_group_name = resource_group_name
+        self.subscription_id = subscription_id
+        self.api_version = api_version
+
+    def resolve(self, hook: AzureDataReplicationHook) -> Target:
+        """Name the job, with the connection's defaults filled in and every rule checked."""
+        return hook.resolve_job(**self.identifiers())
+
+    @staticmethod
+    def target_from_event(identifiers: dict[str, Any]) -> Target:
+        """Rebuild the job a trigger's event names."""
+        from airflow_provider_datareplication.identifiers import VaultJob
+
+        return VaultJob(**identifiers)
+
+
 class JudgingWait(AzureDataReplicationWait):
     """
     The sensors' side of a wait: a failure fails the task.
@@ -400,7 +446,10 @@ class JudgingWait(AzureDataReplicationWait):
 
     def finish(self, status: Any, target: Target) -> Any:
         """Succeeded: the service's body for XCom (a job's warnings logged); failed: the error."""
-        from airflow_provider_datareplication.exceptions import AzureDataReplicationOperationFailedError
+        from airflow_provider_datareplication.exceptions import (
+            AzureDataReplicationJobFailedError,
+            AzureDataReplicationOperationFailedError,
+        )
 
         for note in status.notes():
             self.log.warning("%s: %s", target.describe(), note)
@@ -410,7 +459,12 @@ class JudgingWait(AzureDataReplicationWait):
         message = f"{target.describe()} ended {status.state}"
         if details := status.failure_details():
             message += f": {details}"
-        raise AzureDataReplicationOperationFailedError(message)
+        error = (
+            AzureDataReplicationJobFailedError
+            if target.kind == "job"
+            else AzureDataReplicationOperationFailedError
+        )
+        raise error(message)
 
 
 class ReportingWait(AzureDataReplicationWait):

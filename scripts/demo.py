@@ -3,8 +3,8 @@ The demo: the example DAG under real Airflow against the local Data Replication 
 
 Starts the emulator (HTTPS on 127.0.0.1, real client-secret sign-in), points the connection
 ``azure_data_replication_default`` at it, runs ``airflow dags test`` on a throwaway AIRFLOW_HOME,
-shows the sensor waiting, the operator's status in XCom and the downstream task's output, then
-stops the emulator.
+shows the three waits (an operation by its identifiers, a job, an operation by its URL), the
+operator's status in XCom and the downstream task's output, then stops the emulator.
 """
 
 from __future__ import annotations
@@ -22,13 +22,15 @@ from airflow_provider_datareplication.testing.emulator import DataReplicationEmu
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "example_dags"))
-from example_data_replication import EXAMPLE_OPERATION  # noqa: E402
+from example_data_replication import EXAMPLE_JOB, EXAMPLE_OPERATION  # noqa: E402
 
 SHOW = (
     "is InProgress",
     "Pausing task as DEFERRED",
     "ended Succeeded",
     f"Operation {EXAMPLE_OPERATION}",
+    "Job Planned failover",
+    "(by URL) ended",
     "Trigger completed",
 )
 
@@ -43,6 +45,9 @@ def main() -> int:
         emulator.script_operation(
             EXAMPLE_OPERATION, [*progress, {"status": "Succeeded", "percentComplete": 100}]
         )
+        emulator.script_job(EXAMPLE_JOB, ["Pending", "Started", "Started", "Succeeded"])
+        emulator.script_operation("planned-failover-1", ["InProgress", "InProgress", "Succeeded"])
+        conf = {"operation_url": emulator.operation_url("planned-failover-1")}
         print(f"Emulator: {emulator.url} (Azure Resource Manager and Microsoft Entra ID, TLS)")
         env = {
             **os.environ,
@@ -58,7 +63,10 @@ def main() -> int:
         )
         print("Running: airflow dags test example_azure_data_replication\n")
         process = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "dags", "test", "example_azure_data_replication"],
+            [
+                *(sys.executable, "-m", "airflow", "dags", "test", "example_azure_data_replication"),
+                *("--conf", json.dumps(conf)),
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -84,7 +92,9 @@ def main() -> int:
             print(f"  {task_id}: {value}")
         print(
             f"\nEmulator counters: {emulator.token_requests} token request(s), "
-            f"{len(emulator.requests_for(EXAMPLE_OPERATION))} status reads."
+            f"{len(emulator.requests_for(EXAMPLE_OPERATION))} operation reads, "
+            f"{len(emulator.requests_for_job(EXAMPLE_JOB))} job reads, "
+            f"{len(emulator.requests_for('planned-failover-1'))} reads of the operation URL."
         )
     print(f"Emulator stopped. Demo took {time.monotonic() - started:.0f} s.")
     return 0

@@ -1,9 +1,9 @@
 """
-Hooks that read what a Data Replication wait waits on: a job's operation, or an operation by its URL.
+Hooks that read what a Data Replication wait waits on: a job's operation, an operation by its URL, a job.
 
 Every read goes through :meth:`get_status` with a target named once (see
-:mod:`airflow_provider_datareplication.identifiers`); ``get_operation_status`` names the target
-from keyword arguments and reads it.
+:mod:`airflow_provider_datareplication.identifiers`); ``get_operation_status`` and ``get_job`` name
+the target from keyword arguments and read it.
 """
 
 from __future__ import annotations
@@ -27,11 +27,15 @@ from airflow_provider_datareplication.exceptions import (
 )
 from airflow_provider_datareplication.identifiers import (
     DEFAULT_API_VERSION,
+    JOB_API_VERSION,
     JobOperation,
     OperationUrl,
     Target,
+    VaultJob,
+    resolve_job,
     resolve_operation,
 )
+from airflow_provider_datareplication.job import Job
 from airflow_provider_datareplication.operation_status import OperationStatus
 from airflow_provider_datareplication.pipeline import (
     ReadPacer,
@@ -57,7 +61,7 @@ SUBSCRIPTIONS_API_VERSION = "2022-12-01"
 
 
 #: What each kind of target's answer is parsed into.
-STATUS_MODELS: dict[str, type[OperationStatus]] = {"operation": OperationStatus}
+STATUS_MODELS: dict[str, type[OperationStatus] | type[Job]] = {"operation": OperationStatus, "job": Job}
 
 
 def read_status(status_code: int, headers: Any, body: bytes, target: Target) -> Any:
@@ -285,6 +289,25 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             operation_url=operation_url,
         )
 
+    def resolve_job(
+        self,
+        *,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> VaultJob:
+        """Name a job, with the connection's defaults. See :meth:`get_job` for the parameters."""
+        return resolve_job(
+            self.connection,
+            job_name=job_name,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+
     def _send(self, url: str, what: str) -> tuple[int, Any, bytes]:
         import time
 
@@ -313,7 +336,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         """
         Read a target once: its status model, transient failures retried inside the call.
 
-        :param target: What to read (from :meth:`resolve_operation`).
+        :param target: What to read (from :meth:`resolve_operation` or :meth:`resolve_job`).
         :raises AzureDataReplicationError: Reading failed (typed by cause).
         """
         status_code, headers, body = self._send(
@@ -359,6 +382,39 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
                     subscription_id=subscription_id,
                     api_version=api_version,
                     operation_url=operation_url,
+                )
+            ),
+        )
+
+    def get_job(
+        self,
+        *,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> Job:
+        """
+        Get a job of a replication vault ("Job - Get", stable api-versions): one GET.
+
+        :param job_name: The job, usually a GUID.
+        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
+        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
+        :param subscription_id: Defaults to the connection's ``subscriptionId``.
+        :param api_version: The api-version (``2024-09-01``, ``2026-05-01``).
+        :raises ValueError: A parameter breaks Azure's rules (nothing is sent).
+        :raises AzureDataReplicationError: Reading the job failed (typed by cause).
+        """
+        return cast(
+            "Job",
+            self.get_status(
+                self.resolve_job(
+                    job_name=job_name,
+                    vault_name=vault_name,
+                    resource_group_name=resource_group_name,
+                    subscription_id=subscription_id,
+                    api_version=api_version,
                 )
             ),
         )
@@ -507,11 +563,30 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             operation_url=operation_url,
         )
 
+    async def resolve_job(
+        self,
+        *,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> VaultJob:
+        """Name a job, as the sync hook's; the connection is read with Airflow's async API."""
+        return resolve_job(
+            await self.get_async_connection_settings(),
+            job_name=job_name,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+
     async def get_status(self, target: Target, *, slot: float | None = None) -> Any:
         """
         Read a target once, as the sync hook's, awaited.
 
-        :param target: What to read (from :meth:`resolve_operation`).
+        :param target: What to read (from :meth:`resolve_operation` or :meth:`resolve_job`).
         :param slot: A slot booked for this read with :meth:`read_pacer` (default: book one now).
         """
         connection = await self.get_async_connection_settings()
@@ -541,6 +616,25 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             operation_url=operation_url,
         )
         return cast("OperationStatus", await self.get_status(target))
+
+    async def get_job(
+        self,
+        *,
+        job_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> Job:
+        """Get a job of a replication vault, as the sync hook's, awaited."""
+        target = await self.resolve_job(
+            job_name=job_name,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+        return cast("Job", await self.get_status(target))
 
     async def close(self) -> None:
         """Let go of the shared client; the last hook to leave closes its HTTP session and credential."""

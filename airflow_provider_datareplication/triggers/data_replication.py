@@ -1,4 +1,4 @@
-"""Trigger that waits in the triggerer until a replication vault's operation has ended."""
+"""Triggers that wait in the triggerer until a replication vault's operation, or job, has ended."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
-from airflow_provider_datareplication.identifiers import OPERATION_PARAMETERS
+from airflow_provider_datareplication.identifiers import JOB_PARAMETERS, OPERATION_PARAMETERS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -240,3 +240,18 @@ class AzureDataReplicationOperationTrigger(AzureDataReplicationWaitTrigger):
     async def resolve(self, hook: AzureDataReplicationAsyncHook) -> Target:
         """Name the operation, with the connection's defaults."""
         return await hook.resolve_operation(**self.identifiers())
+
+
+class AzureDataReplicationJobTrigger(AzureDataReplicationWaitTrigger):
+    """
+    Wait for a job of a replication vault to end; see the base.
+
+    Takes the parameters of the job sensor that name the job: ``job_name``, ``vault_name``,
+    ``resource_group_name``, ``subscription_id``, ``api_version``.
+    """
+
+    parameters = JOB_PARAMETERS
+
+    async def resolve(self, hook: AzureDataReplicationAsyncHook) -> Target:
+        """Name the job, with the connection's defaults."""
+        return await hook.resolve_job(**self.identifiers())

@@ -39,12 +39,18 @@ def xcoms(home: Path) -> dict[str, object]:
     return {task_id: json.loads(value) for task_id, value in rows}
 
 
-def test_example_dag_waits_reports_and_reads_the_status(emulator, airflow_home):
+def test_example_dag_runs_its_three_waits_and_reports(emulator, airflow_home):
     home, env = airflow_home
     emulator.script_operation(EXAMPLE_OPERATION, ["InProgress", "InProgress", "InProgress", "Succeeded"])
+    emulator.script_job(EXAMPLE_JOB, ["Pending", "Started", "CompletedWithInformation"])
+    emulator.script_operation("failover-by-url", ["InProgress", "Succeeded"])
     env["AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT"] = json.dumps(emulator.connection())
+    conf = {"operation_url": emulator.operation_url("failover-by-url")}
     run = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", "example_azure_data_replication"],
+        [
+            *(sys.executable, "-m", "airflow", "dags", "test", "example_azure_data_replication"),
+            *("--conf", json.dumps(conf)),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -57,9 +63,14 @@ def test_example_dag_waits_reports_and_reads_the_status(emulator, airflow_home):
     assert values["wait_for_operation"]["status"] == "Succeeded"
     assert values["wait_for_operation"]["name"] == EXAMPLE_OPERATION
     assert f"/jobs/{EXAMPLE_JOB}/operations/" in values["wait_for_operation"]["id"]
+    assert values["wait_for_job"]["name"] == EXAMPLE_JOB
+    assert values["wait_for_job"]["properties"]["state"] == "CompletedWithInformation"
+    assert values["wait_for_operation_url"]["id"].endswith("/operationResults/failover-by-url")
     assert values["summarize"] == "Succeeded"
     assert f"Operation {EXAMPLE_OPERATION} ended Succeeded" in output
-    # The sensor deferred: the trigger did the waiting, over the real credential flow.
+    assert f"Job Planned failover ({EXAMPLE_JOB}) ended CompletedWithInformation" in output
+    assert "Operation failover-by-url (by URL) ended Succeeded" in output
+    # The sensors deferred: the triggers did the waiting, over the real credential flow.
     deferred = "Pausing task as DEFERRED" if AIRFLOW_V_3_0_PLUS else "[DAG TEST] running trigger in line"
     assert deferred in output
     assert emulator.token_requests >= 1

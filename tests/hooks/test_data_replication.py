@@ -471,6 +471,67 @@ def test_connection_field_behaviour():
     assert "host" in behaviour["hidden_fields"]
 
 
+# -- jobs (stable api-versions) ----------------------------------------------------------------------
+
+JOB = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
+JOB_BODY = {
+    "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg1/providers/Microsoft.DataReplication"
+    f"/replicationVaults/vault1/jobs/{JOB}",
+    "name": JOB,
+    "type": "Microsoft.DataReplication/replicationVaults/jobs",
+    "properties": {"displayName": "Planned failover", "state": "Started", "tasks": [], "errors": []},
+}
+
+
+@pytest.mark.parametrize("api_version", ["2024-09-01", "2026-05-01"])
+def test_get_job_sends_exactly_the_service_request(requests_mock, token, api_version):
+    url = (
+        f"{ARM}/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg1/providers/Microsoft.DataReplication"
+        f"/replicationVaults/vault1/jobs/{JOB}?api-version={api_version}"
+    )
+    requests_mock.get(url, json=JOB_BODY, headers=IDS)
+    job = AzureDataReplicationHook().get_job(job_name=JOB, vault_name="vault1", api_version=api_version)
+    assert job.state == "Started" and not job.is_terminal
+    assert job.to_dict() == JOB_BODY
+    (call,) = arm_calls(requests_mock)
+    assert call.url == url
+    assert call.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+
+
+def test_get_job_defaults_to_the_first_stable_api_version_and_the_connection(requests_mock, token):
+    url = (
+        f"{ARM}/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg1/providers/Microsoft.DataReplication"
+        f"/replicationVaults/v-1/jobs/{JOB}?api-version=2024-09-01"
+    )
+    requests_mock.get(url, json=JOB_BODY)
+    AzureDataReplicationHook().get_job(job_name=JOB, vault_name="v-1")
+    assert arm_calls(requests_mock)[0].url == url
+
+
+@pytest.mark.parametrize(
+    ("override", "parameter"),
+    [
+        ({"job_name": "a b"}, "job_name"),
+        ({"vault_name": ""}, "vault_name"),
+        ({"api_version": "x"}, "api_version"),
+    ],
+)
+def test_get_job_refuses_bad_names_before_anything_is_sent(requests_mock, token, override, parameter):
+    with pytest.raises(ValueError, match=parameter):
+        AzureDataReplicationHook().get_job(**{"job_name": JOB, "vault_name": "vault1", **override})
+    assert requests_mock.call_count == 0
+
+
+def test_get_job_errors_are_typed(requests_mock, token):
+    url = (
+        f"{ARM}/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg1/providers/Microsoft.DataReplication"
+        f"/replicationVaults/vault1/jobs/{JOB}?api-version=2024-09-01"
+    )
+    requests_mock.get(url, status_code=404, json={"error": {"code": "ResourceNotFound", "message": "no job"}})
+    with pytest.raises(AzureDataReplicationNotFoundError, match=f"job '{JOB}' in vault 'vault1'"):
+        AzureDataReplicationHook().get_job(job_name=JOB, vault_name="vault1")
+
+
 # -- an operation by its URL --------------------------------------------------------------------------
 
 LRO = (

@@ -80,10 +80,14 @@ def test_link_is_named_and_registered():
     ]
 
 
-def test_portal_link_for_an_operation_url():
-    from airflow_provider_datareplication.identifiers import OperationUrl
+def test_portal_link_for_a_job_and_for_an_operation_url(emulator):
+    from airflow_provider_datareplication.identifiers import OperationUrl, VaultJob
 
     connection = AzureDataReplicationConnection.from_connection(Conn())
+    job = VaultJob(SUBSCRIPTION_ID, "rg1", "vault1", "0203aa1b-1dff-4653-89a9-b90a76d1601a")
+    assert portal_url(connection, job).endswith(
+        "/replicationVaults/vault1/jobs/0203aa1b-1dff-4653-89a9-b90a76d1601a"
+    )
     base = f"https://management.azure.com/subscriptions/{SUBSCRIPTION_ID}"
     in_vault = OperationUrl(
         f"{base}/resourceGroups/rg1/providers/Microsoft.DataReplication/replicationVaults/vault1"
@@ -96,3 +100,20 @@ def test_portal_link_for_an_operation_url():
         f"{base}/providers/Microsoft.DataReplication/locations/eastus/operationResults/op1?api-version=2024-09-01"
     )
     assert portal_url(connection, regional) is None
+
+
+def test_job_tasks_store_the_link_too(emulator):
+    from airflow_provider_datareplication.operators.data_replication import (
+        AzureDataReplicationJobStatusOperator,
+    )
+    from airflow_provider_datareplication.sensors.data_replication import AzureDataReplicationJobSensor
+
+    job = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
+    emulator.script_job(job, ["Succeeded"])
+    for task in (
+        AzureDataReplicationJobSensor(task_id="wait", job_name=job),
+        AzureDataReplicationJobStatusOperator(task_id="report", job_name=job),
+    ):
+        ti = TaskInstance()
+        task.execute({"ti": ti})
+        assert ti.pushed[XCOM_KEY].endswith(f"/replicationVaults/vault1/jobs/{job}")

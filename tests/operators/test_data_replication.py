@@ -5,6 +5,7 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferr
 
 from airflow_provider_datareplication.exceptions import AzureDataReplicationNotFoundError
 from airflow_provider_datareplication.operators.data_replication import (
+    AzureDataReplicationJobStatusOperator,
     AzureDataReplicationOperationStatusOperator,
 )
 from airflow_provider_datareplication.testing.emulator import Fault
@@ -75,6 +76,33 @@ def test_bad_arguments_are_named():
         operator(poll_interval=0)
     with pytest.raises(ValueError, match="wait_timeout"):
         operator(wait_timeout=-1)
+
+
+JOB = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
+
+
+def job_operator(**kwargs):
+    return AzureDataReplicationJobStatusOperator(**{"task_id": "report_job", "job_name": JOB, **kwargs})
+
+
+def test_job_operator_reads_once_and_pushes_the_body_as_sent(emulator):
+    emulator.script_job(JOB, ["Started", "Succeeded"])
+    result = job_operator().execute({})
+    assert result["name"] == JOB and result["properties"]["state"] == "Started"
+    assert len(emulator.requests_for_job(JOB)) == 1
+
+
+def test_job_operator_reports_a_failed_job_without_raising(emulator):
+    emulator.script_job(JOB, [{"state": "CompletedWithErrors", "errors": [{"code": "E1", "message": "x"}]}])
+    result = job_operator().execute({})
+    assert result["properties"]["state"] == "CompletedWithErrors"
+    assert result["properties"]["errors"] == [{"code": "E1", "message": "x"}]
+
+
+def test_job_operator_can_wait_for_the_end(emulator):
+    emulator.script_job(JOB, ["Pending", "Started", "Cancelled"])
+    result = job_operator(wait_for_completion=True, poll_interval=0.05).execute({})
+    assert result["properties"]["state"] == "Cancelled"
 
 
 def test_operation_operator_reports_an_operation_by_its_url(emulator):

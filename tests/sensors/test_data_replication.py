@@ -14,15 +14,22 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_datareplication.exceptions import (
     AzureDataReplicationAuthError,
+    AzureDataReplicationJobFailedError,
     AzureDataReplicationNotFoundError,
     AzureDataReplicationOperationFailedError,
     AzureDataReplicationTransientError,
 )
 from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationHook
 from airflow_provider_datareplication.pipeline import RequestSettings
-from airflow_provider_datareplication.sensors.data_replication import AzureDataReplicationOperationSensor
+from airflow_provider_datareplication.sensors.data_replication import (
+    AzureDataReplicationJobSensor,
+    AzureDataReplicationOperationSensor,
+)
 from airflow_provider_datareplication.testing.emulator import Fault
-from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
+from airflow_provider_datareplication.triggers.data_replication import (
+    AzureDataReplicationJobTrigger,
+    AzureDataReplicationOperationTrigger,
+)
 from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
 from tests.helpers import OPERATION, SUBSCRIPTION_ID
 
@@ -332,6 +339,93 @@ def test_start_from_trigger_still_runs_execute_under_dag_test(emulator):
         sensor(start_from_trigger=True).execute({})
 
 
+# -- jobs ---------------------------------------------------------------------------------------------
+
+JOB = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
+
+
+def job_sensor(**kwargs):
+    return AzureDataReplicationJobSensor(
+        **{"task_id": "wait_job", "poke_interval": 0.05, "timeout": 30, "job_name": JOB, **kwargs}
+    )
+
+
+@pytest.mark.parametrize("final", ["Succeeded", "CompletedWithInformation", "completedwithwarnings"])
+def test_job_sensor_waits_then_pushes_the_body_as_sent(emulator, final, caplog, capfd):
+    caplog.set_level(logging.WARNING)
+    errors = [{"code": "SlowDisk", "message": "Disk 2 was slow", "recommendation": "Check it"}]
+    emulator.script_job(JOB, ["Pending", "Started", {"state": final, "errors": errors}])
+    result = job_sensor().execute({})
+    assert result["properties"]["state"] == final
+    assert result["name"] == JOB and result["type"] == "Microsoft.DataReplication/replicationVaults/jobs"
+    assert set(result["properties"]) >= {"displayName", "tasks", "errors", "customProperties", "activityId"}
+    assert len(emulator.requests_for_job(JOB)) == 3
+    logged = caplog.text + "".join(capfd.readouterr())
+    warned = "SlowDisk: Disk 2 was slow (recommendation: Check it)" in logged
+    assert warned == (final.lower() == "completedwithwarnings")
+
+
+@pytest.mark.parametrize("final", ["Failed", "Cancelled", "CompletedWithErrors"])
+def test_job_sensor_fails_naming_the_job_its_errors_and_tasks(emulator, final):
+    errors = [{"code": "FailoverFailed", "message": "The VM did not start", "recommendation": "Retry"}]
+    emulator.script_job(JOB, ["Started", {"state": final, "errors": errors}])
+    with pytest.raises(AzureDataReplicationJobFailedError) as info:
+        job_sensor().execute({})
+    text = str(info.value)
+    assert f"job '{JOB}' in vault 'vault1'" in text and f"ended {final}" in text
+    assert "display name 'Planned failover', object 'vm-web-01'" in text
+    assert "FailoverFailed: The VM did not start (recommendation: Retry)" in text
+    assert "failed tasks: Shut down the virtual machine and fail over" in text
+
+
+def test_job_sensor_without_raise_on_failure_pushes_any_end(emulator):
+    emulator.script_job(JOB, ["Failed"])
+    assert job_sensor(raise_on_failure=False).execute({})["properties"]["state"] == "Failed"
+
+
+def test_job_sensor_reschedules_until_the_job_ends(emulator, monkeypatch):
+    if not AIRFLOW_V_3_0_PLUS:
+        monkeypatch.setattr("airflow.sensors.base._orig_start_date", lambda **_: None)
+    emulator.script_job(JOB, ["Started", "Succeeded"])
+    task = job_sensor(mode="reschedule", poke_interval=60)
+    with pytest.raises(AirflowRescheduleException):
+        task.execute({"ti": TaskInstance()})
+    assert task.execute({"ti": TaskInstance()})["properties"]["state"] == "Succeeded"
+
+
+def test_job_sensor_defers_to_the_job_trigger_with_identifiers_only(emulator):
+    from tests.triggers.test_data_replication import first_event, run_inline
+
+    emulator.script_job(JOB, ["Started", "Started", "Succeeded"])
+    task = job_sensor(deferrable=True, api_version="2026-05-01")
+    with pytest.raises(TaskDeferred) as info:
+        task.execute({})
+    trigger = info.value.trigger
+    assert isinstance(trigger, AzureDataReplicationJobTrigger)
+    classpath, kwargs = trigger.serialize()
+    assert classpath.endswith(".AzureDataReplicationJobTrigger")
+    assert set(kwargs) == {
+        "job_name",
+        "vault_name",
+        "resource_group_name",
+        "subscription_id",
+        "api_version",
+        "azure_data_replication_conn_id",
+        "poll_interval",
+        "deadline",
+        "not_before",
+    }
+    assert kwargs["api_version"] == "2026-05-01"
+    event = run_inline(first_event(trigger))
+    assert task.execute_complete({}, event)["properties"]["state"] == "Succeeded"
+
+
+def test_job_sensor_refuses_bad_names_before_anything_is_sent(emulator):
+    with pytest.raises(ValueError, match="job_name"):
+        job_sensor(job_name="job 1").execute({})
+    assert not emulator.requests
+
+
 # -- an operation by its URL ------------------------------------------------------------------------
 
 
@@ -367,10 +461,10 @@ def test_a_templated_operation_url_is_refused_when_it_runs(emulator):
 def test_each_kind_declares_its_parameters_once_for_its_sensor_operator_and_trigger():
     import inspect
 
-    from airflow_provider_datareplication.identifiers import OPERATION_PARAMETERS
-    from airflow_provider_datareplication.wait_task import OperationWait
+    from airflow_provider_datareplication.identifiers import JOB_PARAMETERS, OPERATION_PARAMETERS
+    from airflow_provider_datareplication.wait_task import JobWait, OperationWait
 
-    for base, parameters in ((OperationWait, OPERATION_PARAMETERS),):
+    for base, parameters in ((OperationWait, OPERATION_PARAMETERS), (JobWait, JOB_PARAMETERS)):
         signature = inspect.signature(base.__init__).parameters
         declared = {name: p.default for name, p in signature.items() if name not in ("self", "kwargs")}
         assert {k: (None if v is inspect.Parameter.empty else v) for k, v in declared.items()} == parameters
@@ -389,3 +483,4 @@ def test_a_sensor_can_be_mapped_over_many_waits():
         AzureDataReplicationOperationSensor.partial(task_id="ops", job_name="job1").expand(
             operation_id=["op1", "op2"]
         )
+        AzureDataReplicationJobSensor.partial(task_id="jobs", deferrable=True).expand(job_name=[JOB, "j2"])

@@ -22,6 +22,8 @@ pytestmark = pytest.mark.standalone
 
 SUCCESS_DAG = "standalone_success"
 RESTART_DAG = "standalone_triggerer_restart"
+JOB_DAG = "standalone_job"
+JOB = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
 TIMEOUT_DAG = "standalone_timeout"
 #: Task -> the operation it waits for (as in dags/standalone_dags.py).
 SUCCESS_OPS = {
@@ -238,4 +240,32 @@ def test_the_wait_survives_a_killed_triggerer(standalone: Standalone) -> None:
     # The replacement started cleanly (the killed one left no log server holding its port).
     assert triggerer.poll() is None
     assert "address already in use" not in output_tail(standalone.extra_outputs[-1], 10**9)
+    assert_no_leak(standalone, json.dumps(value))
+
+
+def test_a_deferrable_job_sensor_waits_on_a_job_to_success(standalone: Standalone) -> None:
+    emulator = standalone.emulator
+    emulator.script_job(JOB, ["Pending", "Started"])  # until released
+    run_id = standalone.trigger(JOB_DAG)
+    standalone.wait_for_task_state(JOB_DAG, run_id, "wait_job", ["deferred"], timeout=180)
+    ti = standalone.task_instances(JOB_DAG, run_id)["wait_job"]
+    standalone.wait_for_worker_exit(str(ti["id"]), timeout=60)  # apache/airflow#67287 (see above)
+    deadline = time.monotonic() + 60
+    while len(emulator.requests_for_job(JOB)) < 3:  # the worker's check, then the trigger's reads
+        assert time.monotonic() < deadline, f"the trigger never read the job{standalone.tail()}"
+        time.sleep(0.5)
+    time.sleep(3)
+    emulator.script_job(JOB, ["Started", "CompletedWithInformation"])
+
+    tis = finish(standalone, JOB_DAG, run_id, "success")
+    assert {task_id: (t["state"], t["try_number"]) for task_id, t in tis.items()} == {
+        "wait_job": ("success", 1),
+        "job_state": ("success", 1),
+    }
+    value = standalone.xcom(JOB_DAG, run_id, "wait_job")
+    assert value["name"] == JOB and value["type"] == "Microsoft.DataReplication/replicationVaults/jobs"
+    assert value["properties"]["state"] == "CompletedWithInformation"
+    assert standalone.xcom(JOB_DAG, run_id, "job_state") == "CompletedWithInformation"
+    events = standalone.task_log_events(JOB_DAG, run_id, "wait_job")
+    assert len(worker_starts(events)) == 2 and len(trigger_starts(events)) == 1
     assert_no_leak(standalone, json.dumps(value))

@@ -9,7 +9,10 @@ import time
 import pytest
 
 from airflow_provider_datareplication.testing.emulator import Fault
-from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
+from airflow_provider_datareplication.triggers.data_replication import (
+    AzureDataReplicationJobTrigger,
+    AzureDataReplicationOperationTrigger,
+)
 from tests.helpers import SUBSCRIPTION_ID, connections_closed
 
 KWARGS = {
@@ -236,6 +239,33 @@ async def test_a_retry_after_from_the_task_is_waited_out_before_the_first_read(e
     assert payload["event"] == "terminal"
     (read,) = emulator.requests_for("op1")
     assert read.wall - started >= 1.5
+
+
+JOB = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
+
+
+async def test_job_trigger_fires_once_with_the_job_body(emulator):
+    emulator.script_job(JOB, ["Pending", "Started", "CompletedWithInformation"])
+    trigger = AzureDataReplicationJobTrigger(job_name=JOB, poll_interval=0.05)
+    payload = await first_event(trigger)
+    assert payload["event"] == "terminal"
+    assert payload["status"]["properties"]["state"] == "CompletedWithInformation"
+    assert payload["target"] == {
+        "subscription_id": emulator.subscription_id,
+        "resource_group_name": "rgrecoveryservicesdatareplication",
+        "vault_name": "vault1",
+        "job_name": JOB,
+        "api_version": "2024-09-01",
+    }
+    assert len(emulator.requests_for_job(JOB)) == 3
+    assert rebuild(trigger).serialize() == trigger.serialize()
+
+
+async def test_job_trigger_permanent_errors_and_unknown_arguments(emulator):
+    payload = await first_event(AzureDataReplicationJobTrigger(job_name=JOB, poll_interval=0.05))
+    assert payload["event"] == "error" and "HTTP 404; ResourceNotFound" in payload["message"]
+    with pytest.raises(TypeError, match="operation_id"):
+        AzureDataReplicationJobTrigger(job_name=JOB, operation_id="op1")
 
 
 async def test_operation_trigger_waits_on_an_operation_url(emulator):

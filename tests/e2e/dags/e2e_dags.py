@@ -7,6 +7,9 @@ from datetime import datetime
 from e2e_scenarios import (
     ARM_FAULTS,
     IDENTITY_FAULTS,
+    JOB_CASES,
+    JOB_MODES,
+    JOB_OPERATOR_CASES,
     MANAGED_IDENTITY_CONN,
     MODES,
     OPERATOR_CASES,
@@ -18,14 +21,19 @@ from e2e_scenarios import (
     SENSOR_CASES,
     SENSOR_ERROR_CASES,
     TOKEN_FAULTS,
+    job_guid,
     operation_id,
     slug,
 )
 
 from airflow_provider_datareplication.operators.data_replication import (
+    AzureDataReplicationJobStatusOperator,
     AzureDataReplicationOperationStatusOperator,
 )
-from airflow_provider_datareplication.sensors.data_replication import AzureDataReplicationOperationSensor
+from airflow_provider_datareplication.sensors.data_replication import (
+    AzureDataReplicationJobSensor,
+    AzureDataReplicationOperationSensor,
+)
 
 try:
     from airflow.sdk import DAG
@@ -61,6 +69,15 @@ for mode in MODES:
     with DAG(f"e2e_faults_{mode}", schedule=None, start_date=START, catchup=False) as fault_dag:
         for name, (_, conn_id) in ARM_FAULTS.items():
             sensor(slug(name), operation_id(name, mode), mode, azure_data_replication_conn_id=conn_id)
+            AzureDataReplicationJobSensor(
+                task_id=f"job_{slug(name)}",
+                job_name=job_guid(f"{name}-{mode}"),
+                vault_name="vault1",
+                poke_interval=POLL,
+                timeout=120,
+                deferrable=mode == "deferrable",
+                azure_data_replication_conn_id=conn_id,
+            )
     globals()[fault_dag.dag_id] = fault_dag
 
     for name in TOKEN_FAULTS:
@@ -120,6 +137,24 @@ with DAG("e2e_token_economy", schedule=None, start_date=START, catchup=False) as
 
 with DAG("e2e_plain_http", schedule=None, start_date=START, catchup=False) as e2e_plain_http:
     sensor("wait", "plain-http", "poke", azure_data_replication_conn_id=PLAIN_HTTP_CONN)
+
+with DAG("e2e_jobs", schedule=None, start_date=START, catchup=False) as e2e_jobs:
+    for mode in JOB_MODES:
+        for case in JOB_CASES:
+            AzureDataReplicationJobSensor(
+                task_id=f"{case.name}_{mode}",
+                job_name=job_guid(f"{case.name}-{mode}"),
+                vault_name="vault1",
+                poke_interval=POLL,
+                timeout=case.kwargs.get("timeout", 120),
+                mode="reschedule" if mode == "reschedule" else "poke",
+                deferrable=mode == "deferrable",
+                **{k: v for k, v in case.kwargs.items() if k != "timeout"},
+            )
+    for case in JOB_OPERATOR_CASES:
+        AzureDataReplicationJobStatusOperator(
+            task_id=case.name, job_name=job_guid(case.name), poll_interval=POLL, **case.kwargs
+        )
 
 #: An operation by the URL a long-running call returned, built from the connection (a template).
 OPERATION_URL = (

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MODES = ("poke", "deferrable")
+#: The job sensor's modes: the worker's two and the triggerer.
+JOB_MODES = ("poke", "reschedule", "deferrable")
 POLL = 0.3
 PROGRESS = ["InProgress", "InProgress", "Succeeded"]
 SHORT_TIMEOUT_CONN = "e2e_short_timeout"
@@ -113,3 +115,44 @@ def slug(text: str) -> str:
 
 def operation_id(name: str, mode: str) -> str:
     return f"{slug(name)}-{mode}"
+
+
+def job_guid(name: str) -> str:
+    """A job name as Azure gives them (a GUID), stable per test case."""
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"e2e/{name}"))
+
+
+_JOB_ERRORS = [{"code": "FailoverFailed", "message": "The VM did not start", "recommendation": "Retry"}]
+#: Every job state, in a job sensor: the states it goes through, and what Airflow must end with.
+JOB_CASES = [
+    StatusCase("job_succeeded", ["Pending", "Started", "Succeeded"], "success", "Succeeded"),
+    StatusCase(
+        "job_information", ["Started", "CompletedWithInformation"], "success", "CompletedWithInformation"
+    ),
+    StatusCase(
+        "job_warnings",
+        ["Started", {"state": "CompletedWithWarnings", "errors": [{"code": "SlowDisk", "message": "slow"}]}],
+        "success",
+        "CompletedWithWarnings",
+    ),
+    StatusCase("job_failed", ["Started", {"state": "Failed", "errors": _JOB_ERRORS}], "failed", None),
+    StatusCase("job_cancelled", ["Started", "Cancelling", "Cancelled"], "failed", None),
+    StatusCase(
+        "job_errors", ["Started", {"state": "CompletedWithErrors", "errors": _JOB_ERRORS}], "failed", None
+    ),
+    StatusCase("job_failed_to_xcom", ["Failed"], "success", "Failed", {"raise_on_failure": False}),
+    StatusCase("job_unknown_until_timeout", ["Paused"], "failed", None, {"timeout": 2}),
+]
+JOB_OPERATOR_CASES = [
+    StatusCase("job_report", ["Started", "Succeeded"], "success", "Started", operator=True),
+    StatusCase(
+        "job_report_wait_deferrable",
+        ["Pending", "Started", "CompletedWithErrors"],
+        "success",
+        "CompletedWithErrors",
+        {"wait_for_completion": True, "deferrable": True},
+        operator=True,
+    ),
+]

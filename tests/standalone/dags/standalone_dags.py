@@ -8,7 +8,10 @@ from typing import Any
 from airflow_provider_datareplication.operators.data_replication import (
     AzureDataReplicationOperationStatusOperator,
 )
-from airflow_provider_datareplication.sensors.data_replication import AzureDataReplicationOperationSensor
+from airflow_provider_datareplication.sensors.data_replication import (
+    AzureDataReplicationJobSensor,
+    AzureDataReplicationOperationSensor,
+)
 
 try:
     from airflow.sdk import DAG, task
@@ -23,6 +26,8 @@ LONG = 300
 #: Sensor timeout of the timeout DAG.
 SHORT = 15
 COMMON: dict[str, Any] = {"job_name": "job1", "vault_name": "vault1"}
+#: The job the job DAG waits on (named by a GUID, as Azure names jobs).
+JOB = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
 START = datetime(2024, 1, 1)
 DEFAULTS: dict[str, Any] = {"retries": 0}
 
@@ -79,4 +84,25 @@ with DAG(
         start_from_trigger=True,
         timeout=SHORT,
         soft_fail=True,
+    )
+
+with DAG(
+    "standalone_job", schedule=None, start_date=START, catchup=False, default_args=DEFAULTS
+) as standalone_job:
+
+    @task
+    def job_state(ti: Any = None) -> str:
+        """Read the job's state from XCom, as a user's downstream task would."""
+        return str(ti.xcom_pull(task_ids="wait_job")["properties"]["state"])
+
+    (
+        AzureDataReplicationJobSensor(
+            task_id="wait_job",
+            job_name=JOB,
+            vault_name="vault1",
+            deferrable=True,
+            poke_interval=POLL,
+            timeout=LONG,
+        )
+        >> job_state()
     )
