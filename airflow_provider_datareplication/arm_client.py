@@ -10,7 +10,8 @@ module adds, each as a module-level policy class:
   win over ``Retry-After`` (ARM's precedence), and a ``Retry-After`` too long to sleep through
   inside one call is handed back to the caller instead;
 - pace retries under the :class:`~airflow_provider_datareplication.pipeline.ReadPacer` of their
-  subscription, and let every reader of the subscription honour a ``Retry-After``;
+  subscription, let every reader of the subscription honour a ``Retry-After``, and let the pacer
+  follow the reads ARM says are left in its bucket;
 - when ARM refuses a token (401: expired early, revoked), get a fresh one and send once more.
 
 Imported only when a client is built: it imports azure-core, azure-mgmt-core and aiohttp.
@@ -42,7 +43,7 @@ from airflow_provider_datareplication.exceptions import (
     AzureDataReplicationError,
     AzureDataReplicationTransientError,
 )
-from airflow_provider_datareplication.pipeline import retry_after_seconds
+from airflow_provider_datareplication.pipeline import reads_left, retry_after_seconds
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -244,10 +245,12 @@ def _retry_kwargs(settings: RequestSettings) -> dict[str, Any]:
 
 
 def _observe(pacer: ReadPacer, response: PipelineResponse[Any, Any]) -> None:
-    if response.http_response.status_code in TRANSIENT_STATUS_CODES:
-        retry_after = retry_after_seconds(response.http_response.headers)
+    status, headers = response.http_response.status_code, response.http_response.headers
+    if status in TRANSIENT_STATUS_CODES:
+        retry_after = retry_after_seconds(headers)
         if retry_after:
             pacer.hold_off(retry_after)
+    pacer.observe(*reads_left(headers), throttled=status == 429)
 
 
 class ReadPacingPolicy(HTTPPolicy):

@@ -156,7 +156,7 @@ class AsyncClientPool:
         :param connection: The connection's settings.
         :param settings: Timeouts and retry budget.
         """
-        from airflow_provider_datareplication.pipeline import shared_read_pacers
+        from airflow_provider_datareplication.pipeline import adaptive_read_pacing, shared_read_pacers
 
         loop = asyncio.get_running_loop()
         key = (connection.fingerprint, settings, loop)
@@ -172,7 +172,9 @@ class AsyncClientPool:
             credential = AsyncRenewableCredential(
                 lambda: connection.async_credential(**settings.transport_kwargs())
             )
-            pacers = shared_read_pacers(connection.principal, connection.max_reads_per_second)
+            pacers = shared_read_pacers(
+                connection.principal, connection.max_reads_per_second, adaptive=adaptive_read_pacing()
+            )
             client = build_async_client(
                 base_url=connection.resource_manager_url,
                 credential=credential,

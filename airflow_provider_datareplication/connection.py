@@ -81,8 +81,9 @@ def azure_cloud(name: str) -> AzureCloud:
     )
 
 
-#: Under ARM's read refill of 25 per second per principal and subscription, with room to spare.
-DEFAULT_MAX_READS_PER_SECOND = 15.0
+#: ARM's read refill per principal and subscription: the ceiling of a process's adaptive pace
+#: (which follows ARM's bucket down when other processes share it), or the fixed pace without it.
+DEFAULT_MAX_READS_PER_SECOND = 25.0
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -143,9 +144,9 @@ class AzureDataReplicationConnection:
     :param ca_bundle: A PEM file of CA certificates to trust instead of the system's (private
         clouds behind an enterprise CA, emulators).
     :param request_timeout: Seconds to wait for an answer to one request (``None``: the hook's).
-    :param max_reads_per_second: Most status reads per second per subscription that this
-        process sends for this principal (ARM allows about 25 per second per principal and
-        subscription, shared with everything else the principal does).
+    :param max_reads_per_second: Most status reads per second per subscription that one process
+        sends for this principal: the ceiling of its adaptive pace (ARM allows about 25 per second
+        per principal and subscription, shared with everything else the principal does).
     """
 
     conn_id: str

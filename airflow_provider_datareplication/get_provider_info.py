@@ -35,7 +35,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "ca_bundle": {"label": "CA bundle file (override)", "schema": {"type": ["string", "null"]}},
     "request_timeout": {"label": "Request timeout, seconds", "schema": {"type": ["number", "null"]}},
     "max_reads_per_second": {
-        "label": "Most status reads per second, per subscription",
+        "label": "Most status reads per second, per subscription (default 25)",
         "schema": {"type": ["number", "null"]},
     },
     "disable_instance_discovery": {
@@ -85,7 +85,22 @@ CONFIG: dict[str, Any] = {
                 "type": "boolean",
                 "example": "True",
                 "default": "False",
-            }
+            },
+            "adaptive_read_pacing": {
+                "description": (
+                    "Let each process's pace of status reads, per identity and subscription, follow the "
+                    "reads ARM says are left in its bucket (the x-ms-ratelimit-remaining-subscription-reads "
+                    "header every answer carries): speed up a little while plenty is left, halve as it runs "
+                    "low or on a 429, never above the connection's max_reads_per_second. Every process "
+                    "reading as the same identity sees the same bucket, so several triggerers and workers "
+                    "share ARM's budget fairly without a coordination service. False keeps every process "
+                    "at max_reads_per_second."
+                ),
+                "version_added": "0.1.0",
+                "type": "boolean",
+                "example": "False",
+                "default": "True",
+            },
         },
     }
 }

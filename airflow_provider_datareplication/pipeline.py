@@ -9,6 +9,7 @@ time, so standard library only. The azure-core pipeline that uses these lives in
 from __future__ import annotations
 
 import email.utils
+import logging
 import re
 import threading
 import time
@@ -21,6 +22,50 @@ from urllib.parse import unquote
 from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
 
 _RETRY_AFTER_MS_HEADERS = ("retry-after-ms", "x-ms-retry-after-ms")
+#: ARM's answers say how many reads are left in the buckets they are counted against.
+READS_LEFT_HEADER = "x-ms-ratelimit-remaining-subscription-reads"
+GLOBAL_READS_LEFT_HEADER = "x-ms-ratelimit-remaining-subscription-global-reads"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AdaptivePacing:
+    """
+    How a process's read rate follows ARM's read bucket (additive increase, multiplicative decrease).
+
+    ARM counts reads per principal and subscription in one bucket (250 reads, refilled 25 per
+    second; a global bucket per subscription is 15 times that), whichever process sends them, and
+    reports the reads left on every answer. Every process reading as the principal sees the same
+    number, so each can adapt on its own: while plenty is left it speeds up a little, as the bucket
+    runs low (or on a 429) it halves its rate. K processes converge to a fair share of ARM's budget
+    with no coordination service, and one process alone uses what the others leave.
+
+    :param bucket: ARM's bucket of reads per principal and subscription.
+    :param global_bucket: ARM's bucket per subscription, for every principal.
+    :param start: Reads per second a pacer starts at (never above its ceiling).
+    :param plenty: Above this fraction of the bucket left, speed up.
+    :param low: Below this fraction, slow down.
+    :param increase: Reads per second added at each step while plenty is left.
+    :param increase_every: Seconds between two increases.
+    :param decrease: Factor on the rate when the bucket runs low, or on a 429.
+    :param cool_down: Seconds after a decrease before another (the bucket needs time to show it).
+    :param floor: The slowest rate, reads per second.
+    """
+
+    bucket: float = 250.0
+    global_bucket: float = 3750.0
+    start: float = 10.0
+    plenty: float = 0.5
+    low: float = 0.2
+    increase: float = 1.0
+    increase_every: float = 1.0
+    decrease: float = 0.5
+    cool_down: float = 3.0
+    floor: float = 0.5
+
+
+ADAPTIVE_PACING = AdaptivePacing()
 
 
 @dataclass(frozen=True)
@@ -69,7 +114,13 @@ class ReadPacer:
     Thread-safe, and bound to no event loop: any number of loops and threads may share a pacer
     (a lock is held only for the bookkeeping, never across a wait).
 
-    :param rate: Most reads per second.
+    With ``adaptive``, the rate follows the reads ARM says are left (:meth:`observe`,
+    :class:`AdaptivePacing`), with ``rate`` as its ceiling; each change of regime is logged once.
+
+    :param rate: Most reads per second (with ``adaptive``, the ceiling).
+    :param adaptive: Follow ARM's read bucket rather than keep ``rate``.
+    :param name: What the pacer paces, for its log lines (the subscription).
+    :param pacing: The adaptation's constants.
     :param clock: A monotonic clock (for tests).
     :param sleep: A blocking sleep (for tests).
     """
@@ -78,10 +129,26 @@ class ReadPacer:
     #: lets the server see more than ``rate`` reads in one second.
     MARGIN = 0.1
 
-    def __init__(self, rate: float, clock: Any = time.monotonic, sleep: Any = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        clock: Any = time.monotonic,
+        sleep: Any = time.sleep,
+        *,
+        adaptive: bool = False,
+        name: str = "",
+        pacing: AdaptivePacing = ADAPTIVE_PACING,
+    ) -> None:
         if not rate > 0:
             raise ValueError(f"max_reads_per_second must be positive, got {rate!r}")
-        self.rate = float(rate)
+        self.ceiling = float(rate)
+        self.adaptive = adaptive
+        self.rate = min(self.ceiling, pacing.start) if adaptive else self.ceiling
+        self.name = name
+        self._pacing = pacing
+        self._regime = "starting"
+        self._last_increase = float("-inf")
+        self._last_decrease = float("-inf")
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -161,6 +228,60 @@ class ReadPacer:
         """Seconds until a ``Retry-After`` has elapsed, 0 when none is pending."""
         return max(0.0, self._hold_until - self._clock())
 
+    def observe(self, reads_left: float | None, global_reads_left: float | None, *, throttled: bool) -> None:
+        """
+        Follow ARM's read bucket, from one answer (adaptive pacers only).
+
+        :param reads_left: ``x-ms-ratelimit-remaining-subscription-reads``, if the answer had it.
+        :param global_reads_left: ``x-ms-ratelimit-remaining-subscription-global-reads``, if any.
+        :param throttled: Whether the answer was a 429.
+        """
+        if not self.adaptive:
+            return
+        pacing = self._pacing
+        fractions = [
+            left / size
+            for left, size in ((reads_left, pacing.bucket), (global_reads_left, pacing.global_bucket))
+            if left is not None
+        ]
+        if not fractions and not throttled:
+            return
+        left = 0.0 if throttled else min(fractions)
+        with self._lock:
+            now = self._clock()
+            if left < pacing.low:
+                if now - self._last_decrease < pacing.cool_down:
+                    return
+                self._last_decrease = now
+                regime, rate = "slowing", max(pacing.floor, self.rate * pacing.decrease)
+            elif left >= pacing.plenty and self.rate < self.ceiling:
+                if now - self._last_increase < pacing.increase_every:
+                    return
+                self._last_increase = now
+                regime, rate = "speeding", min(self.ceiling, self.rate + pacing.increase)
+            else:
+                regime, rate = ("ceiling" if self.rate >= self.ceiling else "holding"), self.rate
+            previous, self.rate = self.rate, rate
+            changed = regime != self._regime
+            self._regime = regime
+        if changed:
+            why = "a 429 from ARM" if throttled else f"{left:.0%} of ARM's read bucket left"
+            log.info(
+                "Read pacing for subscription %s: %s, %s (%.3g -> %.3g reads/s; ceiling %g, the "
+                "connection's max_reads_per_second)",
+                self.name or "(none)",
+                why,
+                {
+                    "slowing": "slowing down",
+                    "speeding": "speeding up",
+                    "ceiling": "at the ceiling",
+                    "holding": "holding",
+                }[regime],
+                previous,
+                rate,
+                self.ceiling,
+            )
+
     def check(self) -> None:
         """Raise a transient error carrying the wait while a ``Retry-After`` runs (nothing is sent)."""
         held = self.held_for()
@@ -178,13 +299,15 @@ class ReadPacers:
     """
     One :class:`ReadPacer` per subscription, for one principal.
 
-    :param rate: Most reads per second, per subscription.
+    :param rate: Most reads per second, per subscription (with ``adaptive``, the ceiling).
+    :param adaptive: Follow ARM's read bucket (:class:`AdaptivePacing`).
     """
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, adaptive: bool = False) -> None:
         if not rate > 0:
             raise ValueError(f"max_reads_per_second must be positive, got {rate!r}")
         self.rate = rate
+        self.adaptive = adaptive
         self._pacers: dict[str, ReadPacer] = {}
         self._lock = threading.Lock()
 
@@ -194,7 +317,9 @@ class ReadPacers:
         pacer = self._pacers.get(key)
         if pacer is None:
             with self._lock:
-                pacer = self._pacers.setdefault(key, ReadPacer(self.rate))
+                pacer = self._pacers.setdefault(
+                    key, ReadPacer(self.rate, adaptive=self.adaptive, name=subscription_id or "(none)")
+                )
         return pacer
 
     def for_url(self, url: str) -> ReadPacer:
@@ -207,18 +332,19 @@ _SHARED_PACERS: weakref.WeakValueDictionary[tuple[Any, ...], ReadPacers] = weakr
 _SHARED_PACERS_LOCK = threading.Lock()
 
 
-def shared_read_pacers(principal: tuple[Any, ...], rate: float) -> ReadPacers:
+def shared_read_pacers(principal: tuple[Any, ...], rate: float, *, adaptive: bool = False) -> ReadPacers:
     """
     Return the process's pacers for one principal (kept while some client holds them).
 
     :param principal: Who signs in (see ``AzureDataReplicationConnection.principal``).
-    :param rate: Most reads per second, per subscription.
+    :param rate: Most reads per second, per subscription (with ``adaptive``, the ceiling).
+    :param adaptive: Follow ARM's read bucket (:class:`AdaptivePacing`).
     """
-    key = (*principal, rate)
+    key = (*principal, rate, adaptive)
     with _SHARED_PACERS_LOCK:
         pacers = _SHARED_PACERS.get(key)
         if pacers is None:
-            pacers = ReadPacers(rate)
+            pacers = ReadPacers(rate, adaptive=adaptive)
             _SHARED_PACERS[key] = pacers
     return pacers
 
@@ -254,3 +380,27 @@ def retry_after_seconds(headers: Any) -> float | None:
             return seconds
     value = headers.get("retry-after")
     return _seconds(str(value)) if value else None
+
+
+def _count(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def reads_left(headers: Any) -> tuple[float | None, float | None]:
+    """
+    Return the reads ARM says are left: this principal's on the subscription, and the global ones.
+
+    :param headers: The response headers (case-insensitive mapping).
+    """
+    return _count(headers.get(READS_LEFT_HEADER)), _count(headers.get(GLOBAL_READS_LEFT_HEADER))
+
+
+def adaptive_read_pacing() -> bool:
+    """Whether ``[azure_data_replication] adaptive_read_pacing`` is on (the default)."""
+    from airflow_provider_datareplication.get_provider_info import CONFIG_SECTION
+    from airflow_provider_datareplication.version_compat import conf
+
+    return conf.getboolean(CONFIG_SECTION, "adaptive_read_pacing", fallback=True)

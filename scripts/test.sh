@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install everything from nothing, then: lint and type-check once (Airflow 3.3 environment), and run
-# every test (unit, emulator-backed, the example DAG end to end, the `airflow providers` CLI) on
-# Airflow 3.3 (.venv, constraints/airflow-3.3.txt) and then on Airflow 2.11 (.venv-2.11,
-# constraints/airflow-2.11.txt). Tests that need Airflow 3.3 skip themselves on 2.11 with a reason
-# (listed by -rs). Extra arguments go to both pytest runs.
+# every test (unit, emulator-backed, the example DAG end to end, the `airflow providers` CLI, the
+# standalone and the distributed deployments) on Airflow 3.3 (.venv, constraints/airflow-3.3.txt)
+# and then on Airflow 2.11 (.venv-2.11, constraints/airflow-2.11.txt). Tests that need Airflow 3.3
+# skip themselves on 2.11 with a reason (listed by -rs). Extra arguments go to both pytest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +13,7 @@ VENV_2="${VENV_2_11:-.venv-2.11}"
 step_started=$SECONDS
 took() { echo "== $1 took $((SECONDS - step_started)) s"; step_started=$SECONDS; }
 
-VENV="$VENV_3" CONSTRAINTS=constraints/airflow-3.3.txt EXTRAS=test,browser
+VENV="$VENV_3" CONSTRAINTS=constraints/airflow-3.3.txt EXTRAS=test,browser,distributed
 # shellcheck source=scripts/install.sh
 source scripts/install.sh
 took "install (Airflow 3.3, $VENV)"

@@ -21,6 +21,8 @@ from tests.helpers import OPERATION, connections_closed
 
 
 def use_connection(monkeypatch, emulator, **extra):
+    if extra.get("max_reads_per_second") == 1000:  # no pacing to speak of: a fixed pace, not ARM's
+        monkeypatch.setenv("AIRFLOW__AZURE_DATA_REPLICATION__ADAPTIVE_READ_PACING", "False")
     conn = emulator.connection(vault_name="vault1")
     conn["extra"].update(extra)
     monkeypatch.setenv("AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(conn))
@@ -237,7 +239,11 @@ def test_waits_starting_together_prepare_the_process_once(emulator, monkeypatch)
     emulator.script_operation("op1", ["InProgress"])
     out = subprocess.run(
         [sys.executable, "-c", MANY_AT_ONCE_IN_A_NEW_PROCESS, json.dumps(OPERATION)],
-        env={**os.environ, "AIRFLOW__AZURE_DATA_REPLICATION__GC_FREEZE": "True"},
+        env={
+            **os.environ,
+            "AIRFLOW__AZURE_DATA_REPLICATION__GC_FREEZE": "True",
+            "AIRFLOW__AZURE_DATA_REPLICATION__ADAPTIVE_READ_PACING": "False",
+        },
         check=True,
         capture_output=True,
         text=True,
@@ -276,3 +282,17 @@ async def test_waits_on_two_event_loops_in_two_threads_share_the_pacing(emulator
 def _pool_is_empty_after_each_test():
     yield
     assert len(CLIENT_POOL) == 0
+
+
+async def test_the_pace_follows_the_reads_arm_says_are_left(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, max_reads_per_second=20)
+    emulator.script_operation("op1", ["InProgress"])
+    async with AzureDataReplicationAsyncHook() as hook:
+        operation = await hook.resolve_operation(**OPERATION)
+        pacer = await hook.read_pacer(operation.subscription_id)
+        assert pacer.adaptive and pacer.rate == 10  # starts low, under its ceiling
+        for _ in range(25):
+            await hook.get_status(operation)
+        # The emulator's bucket stayed nearly full (its answers said so): the pace went up.
+        assert 11 <= pacer.rate <= 20
+    assert len([r for r in emulator.requests if r.kind == "arm"]) == 25

@@ -190,7 +190,7 @@ def test_request_timeout_extra():
 def test_max_reads_per_second_extra_and_principal():
     settings = read(extra={"tenantId": TENANT_ID, "max_reads_per_second": 5})
     assert settings.max_reads_per_second == 5
-    assert read(extra={"tenantId": TENANT_ID}).max_reads_per_second == 15
+    assert read(extra={"tenantId": TENANT_ID}).max_reads_per_second == 25
     with pytest.raises(ValueError, match="max_reads_per_second must be a positive number"):
         read(extra={"tenantId": TENANT_ID, "max_reads_per_second": 0})
     assert CLIENT_SECRET not in repr(settings.principal)

@@ -207,3 +207,79 @@ def test_retry_after_as_a_future_http_date():
 
     moment = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 28 <= retry_after_seconds({"retry-after": moment}) <= 30
+
+
+# -- adaptive pacing: following ARM's read bucket ---------------------------------------------------
+
+
+def adaptive(ceiling=25.0, **kwargs):
+    clock = Clock()
+    return ReadPacer(ceiling, clock=clock, adaptive=True, name="sub-1", **kwargs), clock
+
+
+def test_an_adaptive_pacer_starts_low_and_speeds_up_while_plenty_is_left():
+    pacer, clock = adaptive()
+    assert pacer.rate == 10
+    for _ in range(30):
+        pacer.observe(240, 3700, throttled=False)  # many answers in the same second: one step
+        clock.now += 0.1
+    assert pacer.rate == 13  # +1 read/s per second
+    for _ in range(30):
+        pacer.observe(240, None, throttled=False)
+        clock.now += 1
+    assert pacer.rate == 25  # the ceiling (max_reads_per_second)
+    assert ReadPacer(4, adaptive=True).rate == 4  # never starts above its ceiling
+
+
+def test_it_halves_as_the_bucket_runs_low_or_on_a_429_then_waits_for_the_bucket_to_show_it():
+    pacer, clock = adaptive()
+    pacer.rate = 20
+    pacer.observe(40, None, throttled=False)  # 16 % left
+    assert pacer.rate == 10
+    pacer.observe(30, None, throttled=False)  # within the cool-down: the halving has not shown yet
+    assert pacer.rate == 10
+    clock.now += 3
+    pacer.observe(None, None, throttled=True)
+    assert pacer.rate == 5
+    clock.now += 3
+    pacer.observe(100, 500, throttled=False)  # the global bucket is the lower: 13 %
+    assert pacer.rate == 2.5
+    for _ in range(20):
+        clock.now += 3
+        pacer.observe(0, 0, throttled=False)
+    assert pacer.rate == 0.5  # the floor
+    clock.now += 1
+    pacer.observe(100, None, throttled=False)  # 40 %: hold
+    assert pacer.rate == 0.5
+
+
+def test_the_adapted_rate_paces_the_next_bookings():
+    pacer, _ = adaptive(ceiling=10)
+    first = pacer.book()
+    pacer.observe(10, None, throttled=False)
+    assert pacer.rate == 5
+    assert pacer.book() - first == pytest.approx(1.1 / 5)
+
+
+def test_a_fixed_pacer_ignores_the_bucket():
+    pacer = ReadPacer(15)
+    pacer.observe(0, 0, throttled=True)
+    assert pacer.rate == 15
+
+
+def test_each_change_of_regime_is_logged_once(caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="airflow_provider_datareplication.pipeline")
+    pacer, clock = adaptive(ceiling=12)
+    for _ in range(10):
+        clock.now += 1
+        pacer.observe(240, None, throttled=False)  # speeding up, then at the ceiling
+    for _ in range(3):
+        clock.now += 3
+        pacer.observe(20, None, throttled=False)  # slowing down, three times
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 3, lines
+    assert "sub-1" in lines[0] and "96% of ARM's read bucket left, speeding up (10 -> 11 reads/s" in lines[0]
+    assert "at the ceiling" in lines[1]
+    assert "8% of ARM's read bucket left, slowing down (12 -> 6 reads/s; ceiling 12" in lines[2]

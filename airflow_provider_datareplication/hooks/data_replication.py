@@ -41,6 +41,7 @@ from airflow_provider_datareplication.pipeline import (
     ReadPacer,
     ReadPacers,
     RequestSettings,
+    adaptive_read_pacing,
     retry_after_seconds,
     shared_read_pacers,
 )
@@ -239,7 +240,9 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         """Return the hook's read pacing and ``Retry-After`` memory (kept across calls and pokes)."""
         if self._pacers is None:
             connection = self.connection
-            self._pacers = shared_read_pacers(connection.principal, connection.max_reads_per_second)
+            self._pacers = shared_read_pacers(
+                connection.principal, connection.max_reads_per_second, adaptive=adaptive_read_pacing()
+            )
         return self._pacers
 
     def get_conn(self) -> PipelineClient:

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def standalone() -> Iterator[Standalone]:
-    """Start the emulator and ``airflow standalone`` once; stop everything at the end, pass or fail."""
+    """Start the emulator and ``airflow standalone`` once; stop everything after this package's tests."""
     started = time.monotonic()
     deployment = start_standalone()
     print(f"\nairflow standalone healthy at {deployment.base_url} in {time.monotonic() - started:.1f} s")
@@ -60,9 +60,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """
     Run the tests that use the deployment after all others (skipped before Airflow 3.3).
 
-    It is session-scoped (a later browser test reuses it), so it stays up until the session ends:
-    run earlier, its scheduler, triggerer and API server would load the machine under every test
-    collected after it (timing-sensitive unit tests included).
+    It lives for this package's tests (the browser test reuses it): run earlier, its scheduler,
+    triggerer and API server would load the machine under every test collected after it
+    (timing-sensitive unit tests included). The distributed deployment's tests come after it is
+    stopped.
     """
     using = [item for item in items if "standalone" in getattr(item, "fixturenames", ())]
     if not AIRFLOW_V_3_3_PLUS:
