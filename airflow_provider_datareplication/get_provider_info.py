@@ -90,8 +90,9 @@ CONFIG: dict[str, Any] = {
                 "description": (
                     "Let each process's pace of status reads, per identity and subscription, follow the "
                     "reads ARM says are left in its bucket (the x-ms-ratelimit-remaining-subscription-reads "
-                    "header every answer carries): speed up a little while plenty is left, halve as it runs "
-                    "low or on a 429, never above the connection's max_reads_per_second. Every process "
+                    "header every answer carries), on every answer: the connection's max_reads_per_second "
+                    "while it is nearly full, the floor once it is down to a reserve (or on a 429), in "
+                    "proportion in between. Every process "
                     "reading as the same identity sees the same bucket, so several triggerers and workers "
                     "share ARM's budget fairly without a coordination service. False keeps every process "
                     "at max_reads_per_second."

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
+import random
 import re
 import threading
 import time
@@ -32,37 +34,65 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class AdaptivePacing:
     """
-    How a process's read rate follows ARM's read bucket (additive increase, multiplicative decrease).
+    How a process's read rate follows ARM's read bucket: a share of what is left above a reserve.
 
     ARM counts reads per principal and subscription in one bucket (250 reads, refilled 25 per
     second; a global bucket per subscription is 15 times that), whichever process sends them, and
     reports the reads left on every answer. Every process reading as the principal sees the same
-    number, so each can adapt on its own: while plenty is left it speeds up a little, as the bucket
-    runs low (or on a 429) it halves its rate. K processes converge to a fair share of ARM's budget
-    with no coordination service, and one process alone uses what the others leave.
+    number, so each sets its own rate from it, at once, on every answer: the ceiling while the
+    bucket is nearly full, nothing above the floor once it is down to the reserve, and in between
+    in proportion. K processes so settle where together they read what ARM refills, with the bucket
+    above the reserve (at ``reserve + (full - reserve) * 25 / (K * ceiling)``), and one process
+    alone reads at its ceiling. A rate that only reacted in steps (halving, then waiting to see)
+    lets processes that were idle at their ceiling drain the bucket together when their waits all
+    come due; a rate read off the bucket on every answer does not.
 
     :param bucket: ARM's bucket of reads per principal and subscription.
     :param global_bucket: ARM's bucket per subscription, for every principal.
-    :param start: Reads per second a pacer starts at (never above its ceiling).
-    :param plenty: Above this fraction of the bucket left, speed up.
-    :param low: Below this fraction, slow down.
-    :param increase: Reads per second added at each step while plenty is left.
-    :param increase_every: Seconds between two increases.
-    :param decrease: Factor on the rate when the bucket runs low, or on a 429.
-    :param cool_down: Seconds after a decrease before another (the bucket needs time to show it).
+    :param start: Reads per second a pacer starts at, before its first answer (never above its
+        ceiling).
+    :param full: At or above this fraction of the bucket left, the ceiling.
+    :param reserve: At or below this fraction left (or on a 429), the floor: what is kept for
+        bursts (waits woken together, other tools reading as the same identity).
     :param floor: The slowest rate, reads per second.
+    :param hysteresis: How far past a boundary the fraction left must go before a change of
+        regime is logged (the rate itself follows every answer).
+    :param booking_smoothing: Seconds over which the pace that bookings a poll interval ahead use
+        follows the rate (a moment at the floor must not push a wait's next read minutes away).
     """
 
     bucket: float = 250.0
     global_bucket: float = 3750.0
     start: float = 10.0
-    plenty: float = 0.5
-    low: float = 0.2
-    increase: float = 1.0
-    increase_every: float = 1.0
-    decrease: float = 0.5
-    cool_down: float = 3.0
+    full: float = 0.9
+    reserve: float = 0.3
     floor: float = 0.5
+    hysteresis: float = 0.05
+    booking_smoothing: float = 5.0
+
+    def rate(self, left: float, ceiling: float) -> float:
+        """
+        Return the rate for a fraction of the bucket left.
+
+        :param left: The fraction of the bucket left (0 on a 429).
+        :param ceiling: The connection's ``max_reads_per_second``.
+        """
+        share = (left - self.reserve) / (self.full - self.reserve)
+        return min(ceiling, max(self.floor, ceiling * share))
+
+    def regime(self, left: float, current: str) -> str:
+        """
+        Return the regime for a fraction of the bucket left, given the current one (with hysteresis).
+
+        :param left: The fraction of the bucket left (0 on a 429).
+        :param current: The regime until now.
+        """
+        margin = self.hysteresis
+        if left >= self.full or (current == "ceiling" and left >= self.full - margin):
+            return "ceiling"
+        if left <= self.reserve or (current == "floor" and left <= self.reserve + margin):
+            return "floor"
+        return "sharing"
 
 
 ADAPTIVE_PACING = AdaptivePacing()
@@ -144,11 +174,12 @@ class ReadPacer:
         self.ceiling = float(rate)
         self.adaptive = adaptive
         self.rate = min(self.ceiling, pacing.start) if adaptive else self.ceiling
+        #: The pace bookings use: :attr:`rate`, smoothed over ``pacing.booking_smoothing`` seconds.
+        self.pace = self.rate
+        self._observed_at: float | None = None
         self.name = name
         self._pacing = pacing
         self._regime = "starting"
-        self._last_increase = float("-inf")
-        self._last_decrease = float("-inf")
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -158,8 +189,8 @@ class ReadPacer:
 
     @property
     def interval(self) -> float:
-        """Seconds between two reads at the current rate, with the slack."""
-        return (1.0 + self.MARGIN) / self.rate
+        """Seconds between two booked reads at the booking pace, with the slack."""
+        return (1.0 + self.MARGIN) / self.pace
 
     def book(self, earliest: float | None = None) -> float:
         """
@@ -192,20 +223,48 @@ class ReadPacer:
             if i < len(self._booked) and self._booked[i] == slot:
                 del self._booked[i]
 
-    def go_in(self) -> float:
-        """Seconds until this read may leave, and count it as leaving then (0: now)."""
+    def go_in(self) -> tuple[float, bool]:
+        """
+        Seconds to wait, and whether this read is counted as leaving once they have passed.
+
+        A read is counted only when it may leave within one spacing at the current rate;
+        otherwise the reader waits the seconds returned and asks again. No departure is promised
+        further ahead: one promised while the rate was low would hold the read back after it rose,
+        and one promised while it was high would send the read after it fell.
+        """
         with self._lock:
             now = self._clock()
             # Half the slack: a reader woken a few milliseconds late does not delay every later one.
             spacing = (1.0 + self.MARGIN / 2) / self.rate
-            go = max(now, self._last_go + spacing, self._hold_until)
-            self._last_go = go
-            return go - now
+            wait = max(now, self._last_go + spacing, self._hold_until) - now
+            if wait <= spacing + 1e-9:
+                self._last_go = now + wait
+                return wait, True
+        # A random part of a spacing more, so readers waiting together do not all ask together.
+        return wait - spacing + random.uniform(0.0, spacing), False
+
+    def wait_to_go(self) -> None:
+        """Block until this read may leave (for a thread): see :meth:`go_in`."""
+        while True:
+            seconds, counted = self.go_in()
+            self._sleep(seconds)
+            if counted:
+                return
+
+    async def go(self) -> None:
+        """Wait until this read may leave (for a coroutine, in any event loop): see :meth:`go_in`."""
+        import asyncio
+
+        while True:
+            seconds, counted = self.go_in()
+            await asyncio.sleep(seconds)
+            if counted:
+                return
 
     def wait_turn(self) -> None:
         """Book the next slot and block until this read may go (for a thread)."""
         self._sleep(max(0.0, self.book() - self._clock()))
-        self._sleep(self.go_in())
+        self.wait_to_go()
 
     async def turn(self) -> None:
         """Book the next slot and wait until this read may go (for a coroutine, in any event loop)."""
@@ -217,7 +276,7 @@ class ReadPacer:
         except BaseException:
             self.release(slot)
             raise
-        await asyncio.sleep(self.go_in())
+        await self.go()
 
     def hold_off(self, seconds: float) -> None:
         """Send nothing for ``seconds`` from now (never shortens an earlier hold)."""
@@ -249,19 +308,16 @@ class ReadPacer:
         left = 0.0 if throttled else min(fractions)
         with self._lock:
             now = self._clock()
-            if left < pacing.low:
-                if now - self._last_decrease < pacing.cool_down:
-                    return
-                self._last_decrease = now
-                regime, rate = "slowing", max(pacing.floor, self.rate * pacing.decrease)
-            elif left >= pacing.plenty and self.rate < self.ceiling:
-                if now - self._last_increase < pacing.increase_every:
-                    return
-                self._last_increase = now
-                regime, rate = "speeding", min(self.ceiling, self.rate + pacing.increase)
+            previous, self.rate = self.rate, pacing.rate(left, self.ceiling)
+            if self._observed_at is None:
+                self.pace = self.rate
             else:
-                regime, rate = ("ceiling" if self.rate >= self.ceiling else "holding"), self.rate
-            previous, self.rate = self.rate, rate
+                weight = 1.0 - math.exp(-max(0.0, now - self._observed_at) / pacing.booking_smoothing)
+                self.pace += (self.rate - self.pace) * weight
+            self._observed_at = now
+            if self._last_go > now:  # the next departure follows the new rate at once
+                self._last_go = now + (self._last_go - now) * previous / self.rate
+            regime = pacing.regime(left, self._regime)
             changed = regime != self._regime
             self._regime = regime
         if changed:
@@ -272,13 +328,12 @@ class ReadPacer:
                 self.name or "(none)",
                 why,
                 {
-                    "slowing": "slowing down",
-                    "speeding": "speeding up",
                     "ceiling": "at the ceiling",
-                    "holding": "holding",
+                    "sharing": "sharing it with other readers of this identity",
+                    "floor": "down to the reserve, at the floor",
                 }[regime],
                 previous,
-                rate,
+                self.rate,
                 self.ceiling,
             )
 

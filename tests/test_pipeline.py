@@ -49,9 +49,35 @@ def test_a_late_reader_does_not_make_a_bunch():
     first, second, third = pacer.book(), pacer.book(), pacer.book()
     assert [second - first, third - second] == pytest.approx([0.11, 0.11])
     clock.now = third + 1.0  # the loop was busy: all three wake late, at once
-    gaps = [pacer.go_in() for _ in range(3)]
+    sleeper = Sleeper(clock)
+    pacer._sleep = sleeper
+    sent = []
+    for _ in range(3):
+        pacer.wait_to_go()
+        sent.append(clock.now)
     # They still leave spaced (by the rate, with half the slack), not in one burst.
-    assert gaps == pytest.approx([0.0, 0.105, 0.21])
+    assert [b - a for a, b in itertools.pairwise(sent)] == pytest.approx([0.105, 0.105], abs=0.106)
+    assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.105 - 1e-9
+
+
+def test_no_departure_is_promised_further_ahead_than_one_spacing():
+    clock = Clock()
+    pacer = ReadPacer(10, clock=clock)
+    assert pacer.go_in() == (0.0, True)
+    assert pacer.go_in() == (pytest.approx(0.105), True)
+    seconds, counted = pacer.go_in()  # two spacings away: ask again, nothing promised
+    assert not counted and 0.105 <= seconds <= 0.21
+    # A reader that waited while the pace was low goes as soon as it rises.
+    slow, _ = adaptive()
+    slow.observe(60, None, throttled=False)  # 24 %: the floor, 0.5 reads/s
+    assert slow.go_in() == (0.0, True)
+    assert slow.go_in() == (pytest.approx(2.1), True)  # one spacing away: counted
+    assert not slow.go_in()[1]  # two: not promised
+    slow.observe(250, None, throttled=False)  # the bucket refilled: the ceiling again
+    slow._sleep = Sleeper(slow._clock)
+    started = slow._clock.now
+    slow.wait_to_go()  # not 2.1 s after the one promised at the floor: two spacings at 25/s
+    assert slow._clock.now - started < 0.1
 
 
 def test_booking_ahead_leaves_the_present_free():
@@ -217,48 +243,56 @@ def adaptive(ceiling=25.0, **kwargs):
     return ReadPacer(ceiling, clock=clock, adaptive=True, name="sub-1", **kwargs), clock
 
 
-def test_an_adaptive_pacer_starts_low_and_speeds_up_while_plenty_is_left():
-    pacer, clock = adaptive()
-    assert pacer.rate == 10
-    for _ in range(30):
-        pacer.observe(240, 3700, throttled=False)  # many answers in the same second: one step
-        clock.now += 0.1
-    assert pacer.rate == 13  # +1 read/s per second
-    for _ in range(30):
-        pacer.observe(240, None, throttled=False)
-        clock.now += 1
-    assert pacer.rate == 25  # the ceiling (max_reads_per_second)
+def test_an_adaptive_pacer_reads_at_its_ceiling_while_the_bucket_is_nearly_full():
+    pacer, _ = adaptive()
+    assert pacer.rate == 10  # before any answer
+    pacer.observe(240, 3700, throttled=False)  # 96 % left
+    assert pacer.rate == 25  # the ceiling (max_reads_per_second), from the first answer
+    pacer.observe(225, None, throttled=False)  # 90 %
+    assert pacer.rate == 25
     assert ReadPacer(4, adaptive=True).rate == 4  # never starts above its ceiling
 
 
-def test_it_halves_as_the_bucket_runs_low_or_on_a_429_then_waits_for_the_bucket_to_show_it():
-    pacer, clock = adaptive()
-    pacer.rate = 20
-    pacer.observe(40, None, throttled=False)  # 16 % left
-    assert pacer.rate == 10
-    pacer.observe(30, None, throttled=False)  # within the cool-down: the halving has not shown yet
-    assert pacer.rate == 10
-    clock.now += 3
-    pacer.observe(None, None, throttled=True)
-    assert pacer.rate == 5
-    clock.now += 3
+def test_below_that_it_reads_its_share_of_what_is_left_above_the_reserve_at_once():
+    pacer, _ = adaptive()
+    pacer.observe(150, None, throttled=False)  # 60 %: halfway from the reserve (30 %) to 90 %
+    assert pacer.rate == pytest.approx(12.5)
     pacer.observe(100, 500, throttled=False)  # the global bucket is the lower: 13 %
-    assert pacer.rate == 2.5
-    for _ in range(20):
-        clock.now += 3
-        pacer.observe(0, 0, throttled=False)
-    assert pacer.rate == 0.5  # the floor
-    clock.now += 1
-    pacer.observe(100, None, throttled=False)  # 40 %: hold
+    assert pacer.rate == 0.5  # at or below the reserve: the floor
+    pacer.observe(200, None, throttled=False)  # the bucket refilled: straight back up
+    assert pacer.rate == pytest.approx(25 * (0.8 - 0.3) / 0.6)
+    pacer.observe(None, None, throttled=True)  # a 429
     assert pacer.rate == 0.5
 
 
-def test_the_adapted_rate_paces_the_next_bookings():
-    pacer, _ = adaptive(ceiling=10)
+def test_processes_sharing_a_bucket_settle_above_the_reserve():
+    # K processes at the same rate, each setting it from the bucket: the bucket settles where
+    # together they read what ARM refills (25/s), above the 75 reads kept for bursts.
+    for k in (1, 2, 4, 8, 16):
+        pacer, _ = adaptive()
+        level = 250.0
+        for _ in range(2000):  # 10 ms steps
+            pacer.observe(level, None, throttled=False)
+            level = min(250.0, max(0.0, level + (25 - k * pacer.rate / (1 + ReadPacer.MARGIN)) * 0.01))
+        assert level > 75 + 10, (k, level)
+        if k == 1:
+            assert pacer.rate == 25
+
+
+def test_the_adapted_rate_paces_the_next_bookings_smoothed():
+    pacer, clock = adaptive(ceiling=10)
+    pacer.observe(250, None, throttled=False)
     first = pacer.book()
-    pacer.observe(10, None, throttled=False)
-    assert pacer.rate == 5
-    assert pacer.book() - first == pytest.approx(1.1 / 5)
+    assert pacer.pace == 10
+    clock.now += 0.1
+    pacer.observe(0, None, throttled=True)  # a moment at the floor hardly moves the bookings' pace
+    assert pacer.rate == 0.5 and pacer.pace > 9.8
+    for _ in range(30):  # half the ceiling, held: the bookings follow within seconds
+        clock.now += 1
+        pacer.observe(150, None, throttled=False)  # 60 %: half the ceiling
+    assert pacer.rate == pytest.approx(5) and pacer.pace == pytest.approx(5, rel=0.01)
+    later = pacer.book(first + 100)
+    assert pacer.book(first + 100) - later == pytest.approx(1.1 / 5, rel=0.01)
 
 
 def test_a_fixed_pacer_ignores_the_bucket():
@@ -271,15 +305,16 @@ def test_each_change_of_regime_is_logged_once(caplog):
     import logging
 
     caplog.set_level(logging.INFO, logger="airflow_provider_datareplication.pipeline")
-    pacer, clock = adaptive(ceiling=12)
-    for _ in range(10):
-        clock.now += 1
-        pacer.observe(240, None, throttled=False)  # speeding up, then at the ceiling
-    for _ in range(3):
-        clock.now += 3
-        pacer.observe(20, None, throttled=False)  # slowing down, three times
+    pacer, _ = adaptive(ceiling=12)
+    for left in (240, 230, 250, 220):  # at the ceiling (88 % stays there: within the hysteresis)
+        pacer.observe(left, None, throttled=False)
+    for left in (150, 140, 160, 150):  # sharing
+        pacer.observe(left, None, throttled=False)
+    pacer.observe(None, None, throttled=True)  # a 429: the floor
+    pacer.observe(80, None, throttled=False)  # 32 %: still the floor's regime (hysteresis)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 3, lines
-    assert "sub-1" in lines[0] and "96% of ARM's read bucket left, speeding up (10 -> 11 reads/s" in lines[0]
-    assert "at the ceiling" in lines[1]
-    assert "8% of ARM's read bucket left, slowing down (12 -> 6 reads/s; ceiling 12" in lines[2]
+    assert "sub-1" in lines[0] and "96% of ARM's read bucket left, at the ceiling (10 -> 12" in lines[0]
+    assert "60% of ARM's read bucket left, sharing it with other readers" in lines[1]
+    assert "(11.6 -> 6 reads/s" in lines[1]
+    assert "a 429 from ARM, down to the reserve, at the floor" in lines[2] and "ceiling 12" in lines[2]

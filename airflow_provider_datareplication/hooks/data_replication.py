@@ -143,7 +143,7 @@ class _AzureDataReplicationHookBase(BaseHook):
         if wait >= settings.call_timeout:
             pacer.release(slot)
             raise AzureDataReplicationTransientError(
-                f"Not sent: under the connection's max_reads_per_second ({pacer.rate:g}), this read's turn "
+                f"Not sent: at this process's read pace ({pacer.pace:.3g} reads/s), this read's turn "
                 f"comes in {wait:.0f} s, past the call's timeout ({settings.call_timeout:g} s)",
                 retry_after=round(wait, 3),
             )
@@ -324,7 +324,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         pacer = self.read_pacers.for_url(url)
         started = time.monotonic()
         time.sleep(self._book_turn(pacer, settings))
-        time.sleep(pacer.go_in())
+        pacer.wait_to_go()
         client = self.get_conn()
         try:
             # The time spent waiting for the turn counts against the call's timeout.
@@ -534,7 +534,7 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         except BaseException:
             pacer.release(slot)
             raise
-        await asyncio.sleep(pacer.go_in())
+        await pacer.go()
         try:
             # The time spent waiting for the turn counts against the call's timeout.
             timeout = max(settings.call_timeout - (time.monotonic() - started), 1.0)

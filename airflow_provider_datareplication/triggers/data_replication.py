@@ -162,13 +162,15 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
                         stretch_logged = True
                         log.info(
                             "Read pacing stretches this wait's poll interval from %g s to about %.0f s: the "
-                            "waits of this identity on subscription %s share the connection's "
-                            "max_reads_per_second (%g reads/s); raise it (ARM allows about 25 per second per "
-                            "identity and subscription) or poll less often",
+                            "waits of this identity on subscription %s share %.3g reads/s in this process "
+                            "(at most the connection's max_reads_per_second, %g; less while other processes "
+                            "read as the same identity, see adaptive_read_pacing); poll less often, or "
+                            "spread the waits over identities or subscriptions",
                             self.poll_interval,
                             slot - wanted + self.poll_interval,
                             target.subscription_id,
-                            pacer.rate,
+                            pacer.pace,
+                            pacer.ceiling,
                         )
                     log.log(message[0], "%s; polling again in %.3g s", message[1], slot - time.monotonic())
             finally:

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
 
 DAGS = Path(__file__).parent / "dags"
+#: Lines for pytest's terminal summary (conftest.py): print() in a test or fixture is captured.
+SUMMARY: list[str] = []
 #: ARM's read limit the emulator enforces: a bucket of 250 reads per principal and subscription,
 #: refilled 25 per second.
 ARM_READ_LIMIT = (250.0, 25.0)

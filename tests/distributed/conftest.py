@@ -3,7 +3,7 @@ The ``cluster`` fixture: one CeleryExecutor deployment per session (see ``cluste
 
 Needs Airflow 3.3 (skipped before), Debian's ``postgresql`` and ``redis-server`` (installed by
 ``scripts/install.sh``) and the ``distributed`` extra (Celery provider, psycopg2). The suite's own
-time is printed at the end of the session.
+time and numbers are printed in pytest's summary at the end of the session.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_3_PLUS
-from tests.distributed.cluster import Cluster, start_cluster
+from tests.distributed.cluster import SUMMARY, Cluster, start_cluster
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,16 +30,16 @@ def cluster() -> Iterator[Cluster]:
     started = time.monotonic()
     _STARTED.append(started)
     deployment = start_cluster()
-    print(f"\ndistributed deployment healthy at {deployment.base_url} in {time.monotonic() - started:.1f} s")
+    SUMMARY.append(f"deployment healthy at {deployment.base_url} in {time.monotonic() - started:.1f} s")
     try:
         yield deployment
     finally:
         killed = deployment.stop()
         if killed:
-            print(f"\ndistributed deployment: SIGKILLed {killed} after the grace period")
+            SUMMARY.append(f"SIGKILLed {killed} after the grace period")
         if not os.environ.get("KEEP_DISTRIBUTED_HOME"):
             shutil.rmtree(deployment.airflow_home, ignore_errors=True)
-        print(f"\ndistributed suite took {time.monotonic() - started:.0f} s")
+        SUMMARY.append(f"the suite took {time.monotonic() - started:.0f} s")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -62,3 +62,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if using:
         others = [item for item in items if "cluster" not in getattr(item, "fixturenames", ())]
         items[:] = others + using
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the deployment's start-up time, the waits' numbers and the suite's own time."""
+    if SUMMARY:
+        terminalreporter.write_sep("=", "distributed deployment")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.distributed.cluster import SUMMARY
 from tests.distributed.dags.distributed_dags import JOBS, OPERATIONS, POKED
 from tests.helpers import assert_no_secrets, logs_text
 
@@ -152,7 +153,7 @@ def test_waits_on_celery_workers_and_two_triggerers_survive_a_killed_triggerer(c
     text = "\n".join([cluster.output_text(), logs_text(cluster.airflow_home), json.dumps(xcoms), stored])
     assert_no_secrets(emulator, text)
     reads = [r for r in emulator.requests if r.kind == "arm"]
-    print(
-        f"\n220 waits: {len(reads)} reads, {len(throttled)} 429s, {emulator.token_requests} token requests; "
+    SUMMARY.append(
+        f"220 waits: {len(reads)} reads, {len(throttled)} 429s, {emulator.token_requests} token requests; "
         f"{victim} killed, {survivor} took over"
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import time
 
 import pytest
@@ -344,7 +345,8 @@ def test_retry_after_is_waited_out_inside_the_call(requests_mock, token, headers
 
 
 def test_retry_after_as_http_date(requests_mock, token):
-    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+    # An HTTP date has whole seconds: round up, or the wait may be up to a second shorter.
+    when = email.utils.formatdate(math.ceil(time.time()) + 2, usegmt=True)
     times = _timed(requests_mock, [(503, {"Retry-After": when})])
     AzureDataReplicationHook().get_operation_status(**OPERATION)
     assert len(times) == 2

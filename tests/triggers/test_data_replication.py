@@ -202,7 +202,7 @@ async def test_a_wait_stretched_by_pacing_says_so_once_with_the_interval_it_gets
     stretched = [r for r in caplog.records if "Read pacing stretches" in r.getMessage()]
     assert 1 <= len(stretched) <= 8  # at most once per wait
     text = stretched[0].getMessage()
-    assert "from 0.5 s to about" in text and "max_reads_per_second (4 reads/s)" in text
+    assert "from 0.5 s to about" in text and "max_reads_per_second, 4;" in text
     interval = float(text.split("to about ")[1].split(" s")[0])
     assert 0.75 <= interval <= 3.5
     # What each wait said about its next poll is the time it really waited.
@@ -228,7 +228,7 @@ async def test_time_queued_for_a_read_counts_against_the_deadline(emulator, monk
     )
     took = time.time() - started
     assert sorted(p["event"] for p in payloads).count("timeout") == 6
-    assert took < 3  # at the deadline, not when the queue came round
+    assert took < 4  # at the deadline (2 s), not when the queue came round (5.5 s)
     assert len([r for r in emulator.requests if r.kind == "arm"]) <= 3
 
 
