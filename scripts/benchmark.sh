@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install (if needed), then run the benchmarks against the local emulator and write their output
 # to docs/performance.md, a section each: many waits in one triggerer (N = 100, 1000, 5000, and
-# the parse-time cost; about 25 minutes) and several processes sharing one ARM read budget
+# the parse-time cost; about 20 minutes) and several processes sharing one ARM read budget
 # (K = 1, 2, 4 with N = 2000; about 25 minutes). Arguments go to the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."

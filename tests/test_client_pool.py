@@ -119,7 +119,7 @@ async def test_reads_never_exceed_the_configured_rate(emulator, monkeypatch):
     assert len(times) == 16
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
     assert busiest <= 5
-    assert took >= 15 * 1.1 / 5 - 0.1
+    assert took >= 15 * 1.15 / 5 - 0.1
 
 
 async def test_a_retry_after_slows_every_trigger_of_the_subscription(emulator, monkeypatch):

@@ -39,7 +39,7 @@ def test_reads_are_spaced_at_the_rate_with_slack():
     for _ in range(4):
         pacer.wait_turn()
         sent.append(clock.now)
-    spacing = 1.1 / 4  # a tenth of slack for delays on the way
+    spacing = 1.15 / 4  # the bookings' slack (15 %) for delays on the way
     assert [b - a for a, b in itertools.pairwise(sent)] == pytest.approx([spacing] * 3)
 
 
@@ -47,7 +47,7 @@ def test_a_late_reader_does_not_make_a_bunch():
     clock = Clock()
     pacer = ReadPacer(10, clock=clock, sleep=Sleeper(clock))
     first, second, third = pacer.book(), pacer.book(), pacer.book()
-    assert [second - first, third - second] == pytest.approx([0.11, 0.11])
+    assert [second - first, third - second] == pytest.approx([0.115, 0.115])
     clock.now = third + 1.0  # the loop was busy: all three wake late, at once
     sleeper = Sleeper(clock)
     pacer._sleep = sleeper
@@ -56,27 +56,27 @@ def test_a_late_reader_does_not_make_a_bunch():
         pacer.wait_to_go()
         sent.append(clock.now)
     # They still leave spaced (by the rate, with half the slack), not in one burst.
-    assert [b - a for a, b in itertools.pairwise(sent)] == pytest.approx([0.105, 0.105], abs=0.106)
-    assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.105 - 1e-9
+    assert [b - a for a, b in itertools.pairwise(sent)] == pytest.approx([0.11, 0.11], abs=0.111)
+    assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.11 - 1e-9
 
 
 def test_no_departure_is_promised_further_ahead_than_one_spacing():
     clock = Clock()
     pacer = ReadPacer(10, clock=clock)
     assert pacer.go_in() == (0.0, True)
-    assert pacer.go_in() == (pytest.approx(0.105), True)
+    assert pacer.go_in() == (pytest.approx(0.11), True)
     seconds, counted = pacer.go_in()  # two spacings away: ask again, nothing promised
-    assert not counted and 0.105 <= seconds <= 0.21
+    assert not counted and 0.11 <= seconds <= 0.22
     # A reader that waited while the pace was low goes as soon as it rises.
     slow, _ = adaptive()
     slow.observe(60, None, throttled=False)  # 24 %: the floor, 0.5 reads/s
     assert slow.go_in() == (0.0, True)
-    assert slow.go_in() == (pytest.approx(2.1), True)  # one spacing away: counted
+    assert slow.go_in() == (pytest.approx(2.2), True)  # one spacing away: counted
     assert not slow.go_in()[1]  # two: not promised
     slow.observe(250, None, throttled=False)  # the bucket refilled: the ceiling again
     slow._sleep = Sleeper(slow._clock)
     started = slow._clock.now
-    slow.wait_to_go()  # not 2.1 s after the one promised at the floor: two spacings at 25/s
+    slow.wait_to_go()  # not 2.2 s after the one promised at the floor: two spacings at 25/s
     assert slow._clock.now - started < 0.1
 
 
@@ -84,10 +84,10 @@ def test_booking_ahead_leaves_the_present_free():
     clock = Clock()
     pacer = ReadPacer(10, clock=clock)
     later = [pacer.book(clock.now + 30) for _ in range(5)]  # waits booking their next poll
-    assert later[0] == 130 and later[-1] == pytest.approx(130.44)
+    assert later[0] == 130 and later[-1] == pytest.approx(130.46)
     now = pacer.book()  # a read wanted now is not queued behind them
     assert now == 100
-    assert pacer.book(130.2) == pytest.approx(130.55)  # past the booked run
+    assert pacer.book(130.2) == pytest.approx(130.575)  # past the booked run
 
 
 def test_a_released_slot_is_booked_again():
@@ -104,8 +104,8 @@ def test_more_waits_than_the_rate_stretch_into_the_future():
     clock = Clock()
     pacer = ReadPacer(10, clock=clock)
     slots = [pacer.book(clock.now + 30) for _ in range(600)]
-    # 600 reads at 10/s (with slack) take 66 s: the last one books about 36 s past its wish.
-    assert slots[-1] - 130 == pytest.approx(599 * 0.11)
+    # 600 reads at 10/s (with slack) take 69 s: the last one books 69 s past its wish.
+    assert slots[-1] - 130 == pytest.approx(599 * 0.115)
     assert len(set(slots)) == 600
 
 
@@ -121,7 +121,7 @@ def test_retry_after_holds_every_reader_and_is_never_shortened():
     assert info.value.retry_after == 5
     assert pacer.book() == 105  # nothing booked before it ends
     pacer.wait_turn()
-    assert sum(sleeper.slept) == pytest.approx(5.11)
+    assert sum(sleeper.slept) == pytest.approx(5.115)
     pacer.check()
 
 
@@ -141,7 +141,7 @@ async def test_async_readers_take_turns_in_order():
     await asyncio.gather(*(read(i) for i in range(6)))
     assert order == list(range(6))
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert min(gaps) >= 1.05 / 20 - 0.005
+    assert min(gaps) >= 1.1 / 20 - 0.005
 
 
 def test_one_pacer_serves_any_number_of_event_loops_and_threads():
@@ -189,7 +189,7 @@ def test_one_pacer_serves_any_number_of_event_loops_and_threads():
     assert not errors
     assert len(stamps) == 25
     gaps = [b - a for a, b in itertools.pairwise(sorted(stamps))]
-    assert min(gaps) >= 1.05 / 50 - 0.005  # the rate held across every loop and thread
+    assert min(gaps) >= 1.1 / 50 - 0.005  # the rate held across every loop and thread
 
 
 def test_pacers_are_per_subscription_any_case():
@@ -273,7 +273,8 @@ def test_processes_sharing_a_bucket_settle_above_the_reserve():
         level = 250.0
         for _ in range(2000):  # 10 ms steps
             pacer.observe(level, None, throttled=False)
-            level = min(250.0, max(0.0, level + (25 - k * pacer.rate / (1 + ReadPacer.MARGIN)) * 0.01))
+            sustained = pacer.rate / (1 + ReadPacer.BOOKING_MARGIN)
+            level = min(250.0, max(0.0, level + (25 - k * sustained) * 0.01))
         assert level > 75 + 10, (k, level)
         if k == 1:
             assert pacer.rate == 25
@@ -292,7 +293,7 @@ def test_the_adapted_rate_paces_the_next_bookings_smoothed():
         pacer.observe(150, None, throttled=False)  # 60 %: half the ceiling
     assert pacer.rate == pytest.approx(5) and pacer.pace == pytest.approx(5, rel=0.01)
     later = pacer.book(first + 100)
-    assert pacer.book(first + 100) - later == pytest.approx(1.1 / 5, rel=0.01)
+    assert pacer.book(first + 100) - later == pytest.approx(1.15 / 5, rel=0.01)
 
 
 def test_a_fixed_pacer_ignores_the_bucket():
@@ -318,3 +319,24 @@ def test_each_change_of_regime_is_logged_once(caplog):
     assert "60% of ARM's read bucket left, sharing it with other readers" in lines[1]
     assert "(11.6 -> 6 reads/s" in lines[1]
     assert "a 429 from ARM, down to the reserve, at the floor" in lines[2] and "ceiling 12" in lines[2]
+
+
+def test_reads_counted_together_and_held_up_by_a_busy_loop_still_leave_spaced():
+    import asyncio
+    import time
+
+    pacer = ReadPacer(20)  # a spacing of 55 ms
+    left: list[float] = []
+
+    async def read() -> None:
+        await pacer.go()
+        left.append(time.monotonic())
+
+    async def main() -> None:
+        readers = [asyncio.create_task(read()) for _ in range(2)]  # counted now and in 55 ms
+        await asyncio.sleep(0)
+        time.sleep(0.3)  # the loop is busy: both wake about 0.3 s late, together
+        await asyncio.gather(*readers)
+
+    asyncio.run(main())
+    assert left[1] - left[0] >= 0.04  # a spacing (55 ms), less what the loop takes to resume A

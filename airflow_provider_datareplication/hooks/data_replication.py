@@ -512,7 +512,6 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         return (await self._get_lease()).pacers.for_subscription(subscription_id)
 
     async def _send(self, url: str, what: str, *, slot: float | None = None) -> tuple[int, Any, bytes]:
-        import asyncio
         import time
 
         from azure.core.exceptions import AzureError
@@ -529,12 +528,7 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             slot = started + self._book_turn(pacer, settings)
         else:
             pacer.check()
-        try:
-            await asyncio.sleep(max(0.0, slot - time.monotonic()))
-        except BaseException:
-            pacer.release(slot)
-            raise
-        await pacer.go()
+        await pacer.leave_at(slot)
         try:
             # The time spent waiting for the turn counts against the call's timeout.
             timeout = max(settings.call_timeout - (time.monotonic() - started), 1.0)
