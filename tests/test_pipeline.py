@@ -55,7 +55,7 @@ def test_a_late_reader_does_not_make_a_bunch():
     for _ in range(3):
         pacer.wait_to_go()
         sent.append(clock.now)
-    # They still leave spaced (by the rate, with half the slack), not in one burst.
+    # They still leave spaced (by the rate, with the departures' slack), not in one burst.
     assert [b - a for a, b in itertools.pairwise(sent)] == pytest.approx([0.11, 0.11], abs=0.111)
     assert min(b - a for a, b in itertools.pairwise(sent)) >= 0.11 - 1e-9
 
