@@ -197,6 +197,11 @@ class ReadPacer:
         """Seconds between two booked reads at the booking pace, with the slack."""
         return (1.0 + self.BOOKING_MARGIN) / self.pace
 
+    @property
+    def spacing(self) -> float:
+        """Seconds between two departures at the pace of the moment, with the slack."""
+        return (1.0 + self.MARGIN) / self.rate
+
     def book(self, earliest: float | None = None) -> float:
         """
         Book the earliest free slot at or after ``earliest`` (default: now); return its time.
@@ -239,7 +244,7 @@ class ReadPacer:
         """
         with self._lock:
             now = self._clock()
-            spacing = (1.0 + self.MARGIN) / self.rate
+            spacing = self.spacing
             wait = max(now, self._last_go + spacing, self._hold_until) - now
             if wait <= spacing + 1e-9:
                 self._last_go = now + wait
@@ -256,7 +261,7 @@ class ReadPacer:
 
         :param due: When the read was counted to leave (on this pacer's clock).
         """
-        return self._clock() - due > (1.0 + self.MARGIN) / self.rate
+        return self._clock() - due > self.spacing
 
     def wait_to_go(self) -> None:
         """Block until this read may leave (for a thread): see :meth:`go_in` and :meth:`late`."""

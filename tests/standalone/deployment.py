@@ -78,7 +78,7 @@ class Standalone:
 
     base_url: str
     username: str
-    password: str
+    password: str = field(repr=False)  # kept out of failure output
     airflow_home: Path
     env: dict[str, str]
     emulator: DataReplicationEmulator
