@@ -108,7 +108,7 @@ def test_waits_on_celery_workers_and_two_triggerers_survive_a_killed_triggerer(c
     cluster.kill(str(victim))
     # The other one takes the stored triggers over once the dead one's heartbeat is stale.
     wait_until(
-        f"{survivor} holds every trigger",
+        lambda: f"{survivor} holds every trigger; triggers held now: {held_triggers(cluster)}",
         lambda: held_triggers(cluster) == {survivor: 200},
         cluster,
         timeout=120,
