@@ -36,6 +36,10 @@ FIRST_POLL_SPREAD = 10.0
 POLL_JITTER = 0.1
 #: Read pacing that delays a poll by more than this fraction of the poll interval is logged (once).
 STRETCH = 0.5
+#: A target's state is logged at INFO when it changes, and again after this many seconds
+#: unchanged; the reads in between log at DEBUG. A triggerer holding thousands of waits would
+#: otherwise write a line per read, every one through the triggerer's supervisor (Airflow 3).
+UNCHANGED_STATE_LOG_SECONDS = 600.0
 
 
 class AzureDataReplicationWaitTrigger(BaseTrigger):
@@ -45,9 +49,11 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
     The event is ``{"event": "terminal", "status": {...}, "target": {...}}`` with the service's
     body and the target's identifiers, or ``{"event": "error", "error_type": ..., "message": ...}``
     when reading fails for a reason that waiting will not mend. Transient failures are logged and
-    polled through, waiting out any ``Retry-After``. At ``deadline`` (an absolute time, so a
-    trigger rebuilt after a triggerer restart keeps it) the event is ``{"event": "timeout",
-    "message": ...}``; Airflow's own deferral timeout bounds the wait as well.
+    polled through, waiting out any ``Retry-After``. The target's state is logged when it changes
+    and every :data:`UNCHANGED_STATE_LOG_SECONDS` while it does not; every read, at DEBUG. At
+    ``deadline`` (an absolute time, so a trigger rebuilt after a triggerer restart keeps it) the
+    event is ``{"event": "timeout", "message": ...}``; Airflow's own deferral timeout bounds the
+    wait as well.
 
     A kind of wait declares the parameters that name its target (:attr:`parameters`, the same as
     its tasks') and how to name it (:meth:`resolve`). Parameters left out come from the connection
@@ -133,6 +139,7 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
         pacer: ReadPacer | None = None
         slot: float | None = None
         stretch_logged = False
+        logged_state, logged_at = "", 0.0
         payload: dict[str, Any] | None = None
         async with AzureDataReplicationAsyncHook(self.azure_data_replication_conn_id) as hook:
             try:
@@ -172,7 +179,15 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
                             pacer.pace,
                             pacer.ceiling,
                         )
-                    log.log(message[0], "%s; polling again in %.3g s", message[1], slot - time.monotonic())
+                    level, text = message
+                    now = time.monotonic()
+                    if level != logging.INFO:
+                        logged_state = ""  # after a transient failure, the state is news again
+                    elif text == logged_state and now - logged_at < UNCHANGED_STATE_LOG_SECONDS:
+                        level = logging.DEBUG
+                    else:
+                        logged_state, logged_at = text, now
+                    log.log(level, "%s; polling again in %.3g s", text, slot - now)
             finally:
                 if pacer is not None and slot is not None:
                     pacer.release(slot)  # not used: cancelled, or past the deadline

@@ -218,6 +218,29 @@ class Cluster(Standalone):
             process.wait(timeout=30)
         return pids
 
+    def where_stuck(self, name: str) -> str:
+        """
+        What one component's processes are doing: state, the kernel's wait channel, and Python stacks.
+
+        A hung process shows where it waits (``sock_alloc_send_pskb``: writing to a full socket);
+        the stacks come from ``py-spy`` when it is installed next to this Python or on the PATH.
+        """
+        import psutil
+
+        spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        lines = []
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(self.components[name].pid)
+            for proc in [root, *root.children(recursive=True)]:
+                wchan = Path(f"/proc/{proc.pid}/wchan")
+                waits = wchan.read_text() if wchan.exists() else "?"
+                lines.append(f"{name} pid {proc.pid}: {proc.status()}, waiting in {waits or '-'}")
+                if spy:
+                    command = [spy, "dump", "--pid", str(proc.pid)]
+                    dump = subprocess.run(command, capture_output=True, text=True, timeout=60)
+                    lines.append(dump.stdout or dump.stderr)
+        return "\n".join(lines) or f"{name}: no process"
+
     def tail(self, lines: int = 80) -> str:
         """The end of every component's output, as a message suffix."""
         return "".join(

@@ -62,6 +62,9 @@ def held_triggers(cluster: Cluster) -> dict[str | None, int]:
     return {hostname: count for hostname, count in rows}
 
 
+HEARTBEATS = "SELECT hostname, state, latest_heartbeat::text FROM job WHERE job_type = 'TriggererJob'"
+
+
 def decrypted_trigger_rows(cluster: Cluster) -> str:
     """The stored triggers' classpaths and kwargs, decrypted as the triggerer reads them."""
     from cryptography.fernet import Fernet
@@ -108,14 +111,17 @@ def test_waits_on_celery_workers_and_two_triggerers_survive_a_killed_triggerer(c
     cluster.kill(str(victim))
     # The other one takes the stored triggers over once the dead one's heartbeat is stale.
     wait_until(
-        lambda: f"{survivor} holds every trigger; triggers held now: {held_triggers(cluster)}",
+        lambda: (
+            f"{survivor} holds every trigger; triggers held now: {held_triggers(cluster)}; triggerers' "
+            f"heartbeats: {cluster.sql(HEARTBEATS)}\n{cluster.where_stuck(survivor)}"
+        ),
         lambda: held_triggers(cluster) == {survivor: 200},
         cluster,
         timeout=120,
     )
     taken_over = time.monotonic()
     wait_until(
-        "the rebuilt waits read again",
+        lambda: f"the rebuilt waits read again\n{cluster.where_stuck(survivor)}",
         lambda: len({r.operation_id or r.job_name for r in emulator.requests if r.at > taken_over}) >= 200,
         cluster,
         timeout=120,

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from airflow_provider_datareplication.testing.emulator import Fault
+from airflow_provider_datareplication.triggers import data_replication as trigger_module
 from airflow_provider_datareplication.triggers.data_replication import (
     AzureDataReplicationJobTrigger,
     AzureDataReplicationOperationTrigger,
@@ -112,6 +113,34 @@ async def test_failed_and_canceled_are_terminal_events(emulator, final):
     assert payload["target"] == {**KWARGS, "api_version": "2021-02-16-preview"}
 
 
+async def test_the_state_is_logged_when_it_changes_and_each_read_at_debug(emulator, caplog):
+    caplog.set_level(logging.DEBUG, logger="airflow_provider_datareplication.triggers")
+    emulator.script_operation("op1", ["InProgress"] * 4 + ["Running"] * 3 + ["Succeeded"])
+    emulator.add_fault(Fault.malformed_json(after=5))  # 4 x InProgress, Running, then a transient failure
+    assert (await first_event(make()))["event"] == "terminal"
+    said = [
+        (r.levelname, r.getMessage().split(") ", 1)[1].split(";")[0])
+        for r in caplog.records
+        if "polling again" in r.getMessage()
+    ]
+    # Each state once at INFO, and again after a transient failure; every other read at DEBUG.
+    assert [entry for entry in said if entry[0] != "DEBUG"] == [
+        ("INFO", "is InProgress"),
+        ("INFO", "is Running"),
+        ("WARNING", "came back HTTP 200 without a JSON object"),
+        ("INFO", "is Running"),
+    ]
+    assert said.count(("DEBUG", "is InProgress")) == 3
+
+
+async def test_an_unchanged_state_is_logged_again_after_a_while(emulator, caplog, monkeypatch):
+    monkeypatch.setattr(trigger_module, "UNCHANGED_STATE_LOG_SECONDS", 0.0)
+    caplog.set_level(logging.INFO, logger="airflow_provider_datareplication.triggers")
+    emulator.script_operation("op1", ["InProgress"] * 3 + ["Succeeded"])
+    assert (await first_event(make()))["event"] == "terminal"
+    assert sum("is InProgress; polling again" in r.getMessage() for r in caplog.records) == 3
+
+
 async def test_transient_faults_never_end_the_wait(emulator):
     emulator.script_operation("op1", ["InProgress", "Succeeded"])
     for fault in (Fault.malformed_json(), Fault.drop(), Fault.server_error(500), Fault.throttle("1")):
@@ -189,7 +218,7 @@ def use_rate(monkeypatch, emulator, rate):
 async def test_a_wait_stretched_by_pacing_says_so_once_with_the_interval_it_gets(
     emulator, monkeypatch, caplog
 ):
-    caplog.set_level(logging.INFO, logger="airflow_provider_datareplication")
+    caplog.set_level(logging.DEBUG, logger="airflow_provider_datareplication")
     use_rate(monkeypatch, emulator, 4)
     for i in range(8):
         emulator.script_operation(f"op{i}", ["InProgress"] * 3 + ["Succeeded"])
