@@ -227,7 +227,8 @@ class Cluster(Standalone):
         """
         import psutil
 
-        spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        search = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
+        spy = shutil.which("py-spy", path=search)
         lines = []
         with contextlib.suppress(psutil.Error):
             root = psutil.Process(self.components[name].pid)
