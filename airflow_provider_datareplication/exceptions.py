@@ -75,6 +75,10 @@ class AzureDataReplicationNotFoundError(AzureDataReplicationClientError):
     """The subscription, resource group, vault, job or operation does not exist (404)."""
 
 
+class AzureDataReplicationWaitTimeout(AzureDataReplicationError):
+    """A wait did not see its target end within its timeout (the work may go on in Azure)."""
+
+
 class AzureDataReplicationOperationFailedError(AirflowFailException):
     """The operation ended ``Failed`` or ``Canceled``: final, so the task is not retried."""
 
@@ -155,3 +159,18 @@ def error_for_response(
         return AzureDataReplicationClientError(reason, **kwargs)
     # Anything else (other 5xx, an unexpected 2xx/3xx) is not a success: treat it as passing.
     return AzureDataReplicationTransientError(reason, retry_after=retry_after, **kwargs)
+
+
+def failure_error(kind: str, what: str, status: Any) -> AirflowFailException:
+    """
+    Build the error of a target that ended in failure: final, so the task is not retried.
+
+    :param kind: The kind of target (``operation``, ``job``).
+    :param what: The target, described for messages.
+    :param status: Its final status (its state, and what the service says of the failure).
+    """
+    message = f"{what} ended {status.state}"
+    if details := status.failure_details():
+        message += f": {details}"
+    error = AzureDataReplicationJobFailedError if kind == "job" else AzureDataReplicationOperationFailedError
+    return error(message)

@@ -9,35 +9,22 @@ the network. Standard library only: DAG parsing imports this module.
 
 from __future__ import annotations
 
+import inspect
 import re
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, Protocol
+from dataclasses import MISSING, asdict, dataclass, fields
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from airflow_provider_datareplication.job import Job
+from airflow_provider_datareplication.operation_status import OperationStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: The only api-version that serves ``.../jobs/{job}/operations/{operation}``.
 DEFAULT_API_VERSION = "2021-02-16-preview"
 #: The first stable api-version: jobs, and operations by their URL (Azure's SDK 1.0.0, CLI, Az.Migrate).
 JOB_API_VERSION = "2024-09-01"
-
-#: The parameters that name an operation, with their defaults (the operation sensor, operator
-#: and trigger all take these).
-OPERATION_PARAMETERS: dict[str, Any] = {
-    "operation_id": None,
-    "job_name": None,
-    "vault_name": None,
-    "resource_group_name": None,
-    "subscription_id": None,
-    "api_version": DEFAULT_API_VERSION,
-    "operation_url": None,
-}
-#: The parameters that name a job, with their defaults (the job sensor, operator and trigger).
-JOB_PARAMETERS: dict[str, Any] = {
-    "job_name": None,
-    "vault_name": None,
-    "resource_group_name": None,
-    "subscription_id": None,
-    "api_version": JOB_API_VERSION,
-}
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: Vault and job names as Azure accepts them: real job names are GUIDs (the spec's
@@ -167,10 +154,56 @@ def check_operation_url_form(value: Any) -> str:
     return text
 
 
+#: How each identifier is checked, by its parameter name.
+CHECKS: dict[str, Callable[[Any], str]] = {
+    "subscription_id": check_subscription_id,
+    "resource_group_name": check_resource_group_name,
+    "vault_name": lambda value: check_name("vault_name", value),
+    "job_name": lambda value: check_name("job_name", value),
+    "protected_item_name": lambda value: check_name("protected_item_name", value),
+    "operation_id": check_operation_id,
+    "api_version": check_api_version,
+}
+#: Identifiers a task may leave out, filled in from the connection's extras (by extra key).
+FROM_CONNECTION = {
+    "subscription_id": "subscriptionId",
+    "resource_group_name": "resource_group_name",
+    "vault_name": "vault_name",
+}
+#: The default of a parameter a task must give.
+REQUIRED: Any = inspect.Parameter.empty
+
+
+class Status(Protocol):
+    """What a wait asks of an answer: where it stands, and the service's body for XCom."""
+
+    @property
+    def state(self) -> str | None:
+        """Return the state (or status) as the service spells it."""
+
+    @property
+    def is_terminal(self) -> bool:
+        """Return whether the wait is over."""
+
+    @property
+    def succeeded(self) -> bool:
+        """Return whether it ended well."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the service's body, as sent (what goes to XCom)."""
+
+    def failure_details(self) -> str:
+        """Describe a failure as the service does (empty when it says nothing)."""
+
+    def notes(self) -> list[str]:
+        """Return the warnings attached to a success (logged, not raised)."""
+
+
 class Target(Protocol):
-    """What a wait reads: the request's URL, and how to name it in messages."""
+    """What a task reads: the request's URL, how to name it in messages, its status model."""
 
     kind: ClassVar[str]
+    status_model: ClassVar[type[Any]]
 
     @property
     def subscription_id(self) -> str: ...
@@ -188,12 +221,11 @@ def _resource_id(*segments: str) -> str:
     return "".join(f"/{_segment(segment)}" for segment in segments)
 
 
-def job_resource_id(names: Any) -> str:
+def vault_resource_id(names: Any) -> str:
     """
-    Return the ARM resource id of a job (each segment percent-encoded).
+    Return the ARM resource id of a replication vault (each segment percent-encoded).
 
-    :param names: Anything with ``subscription_id``, ``resource_group_name``, ``vault_name`` and
-        ``job_name``.
+    :param names: Anything with ``subscription_id``, ``resource_group_name`` and ``vault_name``.
     """
     return _resource_id(
         "subscriptions",
@@ -204,13 +236,102 @@ def job_resource_id(names: Any) -> str:
         "Microsoft.DataReplication",
         "replicationVaults",
         names.vault_name,
-        "jobs",
-        names.job_name,
     )
 
 
+def job_resource_id(names: Any) -> str:
+    """
+    Return the ARM resource id of a job (each segment percent-encoded).
+
+    :param names: Anything with ``subscription_id``, ``resource_group_name``, ``vault_name`` and
+        ``job_name``.
+    """
+    return f"{vault_resource_id(names)}/jobs/{_segment(names.job_name)}"
+
+
+def _parameters(cls: Any) -> dict[str, Any]:
+    return {
+        item.name: None
+        if item.name in FROM_CONNECTION
+        else (REQUIRED if item.default is MISSING else item.default)
+        for item in fields(cls)
+    }
+
+
+def _named(cls: Any, connection: Any, names: dict[str, Any]) -> Any:
+    unknown = sorted(set(names) - set(cls.task_parameters()))
+    if unknown:
+        raise TypeError(f"unexpected identifiers for {cls.__name__}: {unknown}")
+    values = {}
+    for item in fields(cls):
+        value = names.get(item.name)
+        if value is None and item.name in FROM_CONNECTION:
+            value = getattr(connection, item.name)
+            if value is None:
+                raise ValueError(
+                    f"{item.name} is required: pass it to the task or set "
+                    f"{FROM_CONNECTION[item.name]!r} in the extras of connection {connection.conn_id!r}"
+                )
+        elif value is None and item.default is not MISSING:
+            value = item.default
+        values[item.name] = value
+    return cls(**values)
+
+
 @dataclass(frozen=True, slots=True)
-class JobOperation:
+class _InVault:
+    """
+    Something in a replication vault, named by identifiers, each checked by its rule when built.
+
+    The fields are the parameters that name it: tasks and triggers take the same (see
+    :meth:`task_parameters`), and :meth:`resolve` fills in what the connection holds.
+    """
+
+    kind: ClassVar[str] = ""
+
+    subscription_id: str
+    resource_group_name: str
+    vault_name: str
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            object.__setattr__(self, item.name, CHECKS[item.name](getattr(self, item.name)))
+
+    @classmethod
+    def task_parameters(cls) -> dict[str, Any]:
+        """
+        Return the parameters a task names this with, and their defaults (:data:`REQUIRED` if none).
+
+        Those the connection can fill in default to ``None``.
+        """
+        return _parameters(cls)
+
+    @classmethod
+    def resolve(cls, connection: Any, **names: Any) -> Any:
+        """
+        Name it: the identifiers given, the connection's defaults for those left out, every rule checked.
+
+        :param connection: The connection's settings (its default subscription, group and vault).
+        :param names: The identifiers, as :meth:`task_parameters` names them.
+        """
+        return _named(cls, connection, names)
+
+    def url(self, resource_manager_url: str) -> str:
+        """Return the request's URL on an ARM endpoint."""
+        return f"{resource_manager_url}{self.path}"
+
+    @property
+    def path(self) -> str:
+        """The ARM path and query of the read, each segment percent-encoded."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the identifiers as keyword arguments (a trigger's, or :meth:`resolve`'s)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class JobOperation(_InVault):
     """
     One asynchronous operation of a job in a replication vault ("Workflow Operation Status - Get").
 
@@ -225,25 +346,40 @@ class JobOperation:
     """
 
     kind: ClassVar[str] = "operation"
+    status_model: ClassVar[type[Any]] = OperationStatus
 
-    subscription_id: str
-    resource_group_name: str
-    vault_name: str
     job_name: str
     operation_id: str
     api_version: str = DEFAULT_API_VERSION
 
-    def __post_init__(self) -> None:
-        checked = {
-            "subscription_id": check_subscription_id(self.subscription_id),
-            "resource_group_name": check_resource_group_name(self.resource_group_name),
-            "vault_name": check_name("vault_name", self.vault_name),
-            "job_name": check_name("job_name", self.job_name),
-            "operation_id": check_operation_id(self.operation_id),
-            "api_version": check_api_version(self.api_version),
+    @classmethod
+    def task_parameters(cls) -> dict[str, Any]:
+        """Return the operation's parameters: ``operation_id`` and ``job_name``, or ``operation_url``."""
+        return {
+            **_parameters(cls),
+            "job_name": None,
+            "operation_id": None,
+            "operation_url": None,
         }
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
+
+    @classmethod
+    def resolve(cls, connection: Any, **names: Any) -> JobOperation | OperationUrl:
+        """
+        Name an operation: by its identifiers (with the connection's defaults), or by its URL.
+
+        :param connection: The connection's settings (its defaults and ARM endpoint).
+        :param names: ``operation_id`` and ``job_name`` (with the vault's identifiers), or
+            ``operation_url``.
+        """
+        operation_url = names.pop("operation_url", None)
+        check_operation_choice(
+            operation_id=names.get("operation_id"),
+            job_name=names.get("job_name"),
+            operation_url=operation_url,
+        )
+        if operation_url is not None:
+            return OperationUrl.on(operation_url, connection.resource_manager_url)
+        return cast("JobOperation", _named(cls, connection, names))
 
     @property
     def path(self) -> str:
@@ -253,10 +389,6 @@ class JobOperation:
             f"?api-version={_segment(self.api_version)}"
         )
 
-    def url(self, resource_manager_url: str) -> str:
-        """Return the request's URL on an ARM endpoint."""
-        return f"{resource_manager_url}{self.path}"
-
     def describe(self) -> str:
         """Name the operation for messages: operation, job, vault and resource group."""
         return (
@@ -264,13 +396,24 @@ class JobOperation:
             f"(resource group {self.resource_group_name!r})"
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the identifiers as keyword arguments (for a trigger's event)."""
-        return asdict(self)
-
     def portal_resource_id(self) -> str | None:
         """Return the resource id the Azure portal shows for this operation: its job."""
         return job_resource_id(self)
+
+
+def check_operation_choice(*, operation_id: Any, job_name: Any, operation_url: Any) -> None:
+    """
+    Refuse an operation named both by identifiers and by URL, or neither.
+
+    :param operation_id: The operation id, if given.
+    :param job_name: The job, if given.
+    :param operation_url: The operation URL, if given.
+    """
+    by_ids = operation_id is not None or job_name is not None
+    if operation_url is not None and by_ids:
+        raise ValueError("operation_url names the operation by itself: pass it, or operation_id and job_name")
+    if operation_url is None and (operation_id is None or job_name is None):
+        raise ValueError("name the operation: operation_id and job_name, or operation_url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,13 +422,15 @@ class OperationUrl:
     An operation by the URL a Data Replication long-running call returned, in any api-version.
 
     The ``Azure-AsyncOperation`` (or ``Location``) header of a call such as a planned failover;
-    it answers the same ``OperationStatus``. Build it with :meth:`on`, which also checks that the
-    URL points at the connection's ARM endpoint: a bearer token goes nowhere else.
+    it answers the same ``OperationStatus`` (202 with no body while the operation runs). Build it
+    with :meth:`on`, which also checks that the URL points at the connection's ARM endpoint: a
+    bearer token goes nowhere else.
 
     :param operation_url: The URL.
     """
 
     kind: ClassVar[str] = "operation"
+    status_model: ClassVar[type[Any]] = OperationStatus
 
     operation_url: str
 
@@ -320,6 +465,11 @@ class OperationUrl:
         assert match is not None
         return unquote(match["sub"])
 
+    @property
+    def operation_id(self) -> str:
+        """The operation id: the URL's last path segment (``<job GUID>_<suffix>`` for a job's)."""
+        return unquote(urlsplit(self.operation_url).path.rsplit("/", 1)[-1])
+
     def url(self, resource_manager_url: str) -> str:
         """Return the request's URL: the operation URL as it was given."""
         return self.operation_url
@@ -330,7 +480,7 @@ class OperationUrl:
         return f"operation {parts.path.rsplit('/', 1)[-1]!r} ({parts.path})"
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the identifier as keyword arguments (for a trigger's event)."""
+        """Return the identifier as keyword arguments (a trigger's)."""
         return {"operation_url": self.operation_url}
 
     def portal_resource_id(self) -> str | None:
@@ -353,7 +503,7 @@ class OperationUrl:
 
 
 @dataclass(frozen=True, slots=True)
-class VaultJob:
+class VaultJob(_InVault):
     """
     One job of a replication vault ("Job - Get", stable api-versions).
 
@@ -365,32 +515,15 @@ class VaultJob:
     """
 
     kind: ClassVar[str] = "job"
+    status_model: ClassVar[type[Any]] = Job
 
-    subscription_id: str
-    resource_group_name: str
-    vault_name: str
     job_name: str
     api_version: str = JOB_API_VERSION
-
-    def __post_init__(self) -> None:
-        checked = {
-            "subscription_id": check_subscription_id(self.subscription_id),
-            "resource_group_name": check_resource_group_name(self.resource_group_name),
-            "vault_name": check_name("vault_name", self.vault_name),
-            "job_name": check_name("job_name", self.job_name),
-            "api_version": check_api_version(self.api_version),
-        }
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
 
     @property
     def path(self) -> str:
         """The ARM path and query of "Job - Get", each segment percent-encoded."""
         return f"{job_resource_id(self)}?api-version={_segment(self.api_version)}"
-
-    def url(self, resource_manager_url: str) -> str:
-        """Return the request's URL on an ARM endpoint."""
-        return f"{resource_manager_url}{self.path}"
 
     def describe(self) -> str:
         """Name the job for messages: job, vault and resource group."""
@@ -399,118 +532,6 @@ class VaultJob:
             f"(resource group {self.resource_group_name!r})"
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the identifiers as keyword arguments (for a trigger's event)."""
-        return asdict(self)
-
     def portal_resource_id(self) -> str | None:
         """Return the resource id the Azure portal shows: the job."""
         return job_resource_id(self)
-
-
-def _pick(name: str, value: Any, default: str | None, extra_key: str, conn_id: str) -> Any:
-    if value is None:
-        value = default
-    if value is None:
-        raise ValueError(
-            f"{name} is required: pass it to the task or set {extra_key!r} in the extras of connection "
-            f"{conn_id!r}"
-        )
-    return value
-
-
-def resolve_operation(
-    connection: Any,
-    *,
-    operation_id: Any = None,
-    job_name: Any = None,
-    vault_name: Any = None,
-    resource_group_name: Any = None,
-    subscription_id: Any = None,
-    api_version: Any = DEFAULT_API_VERSION,
-    operation_url: Any = None,
-) -> JobOperation | OperationUrl:
-    """
-    Name an operation: by its identifiers (with the connection's defaults), or by its URL.
-
-    :param connection: The connection's settings (its defaults and ARM endpoint).
-    :param operation_id: The operation id (with ``job_name``).
-    :param job_name: The job.
-    :param vault_name: The replication vault (default: the connection's ``vault_name``).
-    :param resource_group_name: Default: the connection's ``resource_group_name``.
-    :param subscription_id: Default: the connection's ``subscriptionId``.
-    :param api_version: The api-version.
-    :param operation_url: The operation's URL instead of the identifiers.
-    """
-    check_operation_choice(operation_id=operation_id, job_name=job_name, operation_url=operation_url)
-    if operation_url is not None:
-        return OperationUrl.on(operation_url, connection.resource_manager_url)
-    conn_id = connection.conn_id
-    return JobOperation(
-        subscription_id=_pick(
-            "subscription_id", subscription_id, connection.subscription_id, "subscriptionId", conn_id
-        ),
-        resource_group_name=_pick(
-            "resource_group_name",
-            resource_group_name,
-            connection.resource_group_name,
-            "resource_group_name",
-            conn_id,
-        ),
-        vault_name=_pick("vault_name", vault_name, connection.vault_name, "vault_name", conn_id),
-        job_name=job_name,
-        operation_id=operation_id,
-        api_version=api_version,
-    )
-
-
-def check_operation_choice(*, operation_id: Any, job_name: Any, operation_url: Any) -> None:
-    """
-    Refuse an operation named both by identifiers and by URL, or neither.
-
-    :param operation_id: The operation id, if given.
-    :param job_name: The job, if given.
-    :param operation_url: The operation URL, if given.
-    """
-    by_ids = operation_id is not None or job_name is not None
-    if operation_url is not None and by_ids:
-        raise ValueError("operation_url names the operation by itself: pass it, or operation_id and job_name")
-    if operation_url is None and (operation_id is None or job_name is None):
-        raise ValueError("name the operation: operation_id and job_name, or operation_url")
-
-
-def resolve_job(
-    connection: Any,
-    *,
-    job_name: Any,
-    vault_name: Any = None,
-    resource_group_name: Any = None,
-    subscription_id: Any = None,
-    api_version: Any = JOB_API_VERSION,
-) -> VaultJob:
-    """
-    Name a job, with the connection's defaults.
-
-    :param connection: The connection's settings (its defaults).
-    :param job_name: The job.
-    :param vault_name: The replication vault (default: the connection's ``vault_name``).
-    :param resource_group_name: Default: the connection's ``resource_group_name``.
-    :param subscription_id: Default: the connection's ``subscriptionId``.
-    :param api_version: The api-version.
-    """
-    conn_id = connection.conn_id
-    return VaultJob(
-        subscription_id=_pick(
-            "subscription_id", subscription_id, connection.subscription_id, "subscriptionId", conn_id
-        ),
-        resource_group_name=_pick(
-            "resource_group_name",
-            resource_group_name,
-            connection.resource_group_name,
-            "resource_group_name",
-            conn_id,
-        ),
-        vault_name=_pick("vault_name", vault_name, connection.vault_name, "vault_name", conn_id),
-        job_name=job_name,
-        api_version=api_version,
-    )

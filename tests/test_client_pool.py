@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_datareplication import client_pool
 from airflow_provider_datareplication.client_pool import CLIENT_POOL
 from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+from airflow_provider_datareplication.identifiers import JobOperation
 from airflow_provider_datareplication.pipeline import RequestSettings
 from airflow_provider_datareplication.testing.emulator import Fault
 from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
@@ -170,6 +171,7 @@ async def test_waits_begun_together_do_not_poll_in_lock_step(emulator, monkeypat
 FIRST_READ_IN_A_NEW_PROCESS = """
 import asyncio, gc, json, sys
 from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+from airflow_provider_datareplication.identifiers import JobOperation
 
 async def read():
     async with AzureDataReplicationAsyncHook() as hook:
@@ -222,6 +224,7 @@ MANY_AT_ONCE_IN_A_NEW_PROCESS = """
 import asyncio, json, logging, sys
 logging.basicConfig(level=logging.INFO, format="LOG %(message)s", stream=sys.stdout)
 from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+from airflow_provider_datareplication.identifiers import JobOperation
 
 async def read():
     async with AzureDataReplicationAsyncHook() as hook:
@@ -288,7 +291,7 @@ async def test_the_pace_follows_the_reads_arm_says_are_left(emulator, monkeypatc
     use_connection(monkeypatch, emulator, max_reads_per_second=20)
     emulator.script_operation("op1", ["InProgress"])
     async with AzureDataReplicationAsyncHook() as hook:
-        operation = await hook.resolve_operation(**OPERATION)
+        operation = await hook.resolve(JobOperation, **OPERATION)
         pacer = await hook.read_pacer(operation.subscription_id)
         assert pacer.adaptive and pacer.rate == 10  # starts low, under its ceiling
         for _ in range(25):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import warnings
 
 from airflow_provider_datareplication.get_provider_info import get_provider_info
@@ -58,3 +59,35 @@ def test_airflow_registers_hook_and_form_without_deprecation_warning():
     assert hook_info.connection_testable
     assert "extra__azure_data_replication__tenantId" in widgets
     assert behaviours["azure_data_replication"]["relabeling"]["login"] == "Client ID"
+
+
+def test_every_public_task_class_documents_each_of_its_own_parameters():
+    import inspect
+
+    from airflow_provider_datareplication.get_provider_info import get_provider_info
+
+    info = get_provider_info()
+    modules = [
+        m for kind in ("sensors", "operators") for entry in info[kind] for m in entry["python-modules"]
+    ]
+    checked = 0
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        for name, task_class in vars(module).items():
+            if not (inspect.isclass(task_class) and task_class.__module__ == module_name):
+                continue
+            if not getattr(task_class, "target_class", None):
+                continue  # a base class, not a task
+            doc = inspect.getdoc(task_class) or ""
+            own = {
+                param
+                for klass in task_class.__mro__
+                if klass.__module__.startswith("airflow_provider_datareplication")
+                and "__init__" in vars(klass)
+                for param, p in inspect.signature(klass.__init__).parameters.items()
+                if p.kind is p.KEYWORD_ONLY
+            }
+            missing = sorted(param for param in own if f":param {param}:" not in doc)
+            assert not missing, f"{name} does not document {missing}"
+            checked += 1
+    assert checked >= 4

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from airflow_provider_datareplication.connection import (
     CONN_TYPE,
@@ -29,14 +29,9 @@ from airflow_provider_datareplication.identifiers import (
     DEFAULT_API_VERSION,
     JOB_API_VERSION,
     JobOperation,
-    OperationUrl,
     Target,
     VaultJob,
-    resolve_job,
-    resolve_operation,
 )
-from airflow_provider_datareplication.job import Job
-from airflow_provider_datareplication.operation_status import OperationStatus
 from airflow_provider_datareplication.pipeline import (
     ReadPacer,
     ReadPacers,
@@ -54,15 +49,15 @@ if TYPE_CHECKING:
 
     from airflow_provider_datareplication.arm_client import RenewableCredential
     from airflow_provider_datareplication.client_pool import ClientLease
+    from airflow_provider_datareplication.job import Job
+    from airflow_provider_datareplication.operation_status import OperationStatus
 
 DEFAULT_REQUEST_SETTINGS = RequestSettings()
 
+T = TypeVar("T")
+
 #: api-version of "Subscriptions - Get", the request :meth:`test_connection` sends.
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
-
-
-#: What each kind of target's answer is parsed into.
-STATUS_MODELS: dict[str, type[OperationStatus] | type[Job]] = {"operation": OperationStatus, "job": Job}
 
 
 def read_status(status_code: int, headers: Any, body: bytes, target: Target) -> Any:
@@ -99,7 +94,7 @@ def read_status(status_code: int, headers: Any, body: bytes, target: Target) -> 
         )
     if running:
         parsed.pop("status", None)  # still running, whatever a 202's body says
-    return STATUS_MODELS[target.kind].from_dict(parsed)
+    return target.status_model.from_dict(parsed)
 
 
 class _AzureDataReplicationHookBase(BaseHook):
@@ -265,51 +260,16 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             )
         return self._client
 
-    def resolve_operation(
-        self,
-        *,
-        operation_id: str | None = None,
-        job_name: str | None = None,
-        vault_name: str | None = None,
-        resource_group_name: str | None = None,
-        subscription_id: str | None = None,
-        api_version: str = DEFAULT_API_VERSION,
-        operation_url: str | None = None,
-    ) -> JobOperation | OperationUrl:
+    def resolve(self, target_class: type[T], **names: Any) -> T:
         """
-        Name an operation: by its identifiers (with the connection's defaults), or by its URL.
+        Name a target: the identifiers given, the connection's defaults for the rest, every rule checked.
 
-        See :meth:`get_operation_status` for the parameters.
+        :param target_class: What to name (``JobOperation``, ``VaultJob``, ... of
+            :mod:`~airflow_provider_datareplication.identifiers`).
+        :param names: Its identifiers, as its ``task_parameters()`` name them.
+        :raises ValueError: An identifier breaks Azure's rules, or one is missing (nothing is sent).
         """
-        return resolve_operation(
-            self.connection,
-            operation_id=operation_id,
-            job_name=job_name,
-            vault_name=vault_name,
-            resource_group_name=resource_group_name,
-            subscription_id=subscription_id,
-            api_version=api_version,
-            operation_url=operation_url,
-        )
-
-    def resolve_job(
-        self,
-        *,
-        job_name: str,
-        vault_name: str | None = None,
-        resource_group_name: str | None = None,
-        subscription_id: str | None = None,
-        api_version: str = JOB_API_VERSION,
-    ) -> VaultJob:
-        """Name a job, with the connection's defaults. See :meth:`get_job` for the parameters."""
-        return resolve_job(
-            self.connection,
-            job_name=job_name,
-            vault_name=vault_name,
-            resource_group_name=resource_group_name,
-            subscription_id=subscription_id,
-            api_version=api_version,
-        )
+        return cast("T", target_class.resolve(self.connection, **names))  # type: ignore[attr-defined]
 
     def _send(self, url: str, what: str) -> tuple[int, Any, bytes]:
         import time
@@ -339,7 +299,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         """
         Read a target once: its status model, transient failures retried inside the call.
 
-        :param target: What to read (from :meth:`resolve_operation` or :meth:`resolve_job`).
+        :param target: What to read (from :meth:`resolve`).
         :raises AzureDataReplicationError: Reading failed (typed by cause).
         """
         status_code, headers, body = self._send(
@@ -377,7 +337,8 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         return cast(
             "OperationStatus",
             self.get_status(
-                self.resolve_operation(
+                self.resolve(
+                    JobOperation,
                     operation_id=operation_id,
                     job_name=job_name,
                     vault_name=vault_name,
@@ -412,7 +373,8 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         return cast(
             "Job",
             self.get_status(
-                self.resolve_job(
+                self.resolve(
+                    VaultJob,
                     job_name=job_name,
                     vault_name=vault_name,
                     resource_group_name=resource_group_name,
@@ -537,53 +499,16 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             raise translate_azure_error(err, what, had_token=lease.credential.has_issued) from None
         return response.status_code, response.headers, response.content
 
-    async def resolve_operation(
-        self,
-        *,
-        operation_id: str | None = None,
-        job_name: str | None = None,
-        vault_name: str | None = None,
-        resource_group_name: str | None = None,
-        subscription_id: str | None = None,
-        api_version: str = DEFAULT_API_VERSION,
-        operation_url: str | None = None,
-    ) -> JobOperation | OperationUrl:
-        """Name an operation, as the sync hook's; the connection is read with Airflow's async API."""
-        return resolve_operation(
-            await self.get_async_connection_settings(),
-            operation_id=operation_id,
-            job_name=job_name,
-            vault_name=vault_name,
-            resource_group_name=resource_group_name,
-            subscription_id=subscription_id,
-            api_version=api_version,
-            operation_url=operation_url,
-        )
-
-    async def resolve_job(
-        self,
-        *,
-        job_name: str,
-        vault_name: str | None = None,
-        resource_group_name: str | None = None,
-        subscription_id: str | None = None,
-        api_version: str = JOB_API_VERSION,
-    ) -> VaultJob:
-        """Name a job, as the sync hook's; the connection is read with Airflow's async API."""
-        return resolve_job(
-            await self.get_async_connection_settings(),
-            job_name=job_name,
-            vault_name=vault_name,
-            resource_group_name=resource_group_name,
-            subscription_id=subscription_id,
-            api_version=api_version,
-        )
+    async def resolve(self, target_class: type[T], **names: Any) -> T:
+        """Name a target, as the sync hook's; the connection is read with Airflow's async API."""
+        connection = await self.get_async_connection_settings()
+        return cast("T", target_class.resolve(connection, **names))  # type: ignore[attr-defined]
 
     async def get_status(self, target: Target, *, slot: float | None = None) -> Any:
         """
         Read a target once, as the sync hook's, awaited.
 
-        :param target: What to read (from :meth:`resolve_operation` or :meth:`resolve_job`).
+        :param target: What to read (from :meth:`resolve`).
         :param slot: A slot booked for this read with :meth:`read_pacer` (default: book one now).
         """
         connection = await self.get_async_connection_settings()
@@ -603,7 +528,8 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         operation_url: str | None = None,
     ) -> OperationStatus:
         """Get an operation's status, as the sync hook's, awaited."""
-        target = await self.resolve_operation(
+        target = await self.resolve(
+            JobOperation,
             operation_id=operation_id,
             job_name=job_name,
             vault_name=vault_name,
@@ -624,7 +550,8 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         api_version: str = JOB_API_VERSION,
     ) -> Job:
         """Get a job of a replication vault, as the sync hook's, awaited."""
-        target = await self.resolve_job(
+        target = await self.resolve(
+            VaultJob,
             job_name=job_name,
             vault_name=vault_name,
             resource_group_name=resource_group_name,

@@ -2,42 +2,297 @@
 
 from __future__ import annotations
 
-from airflow_provider_datareplication.wait_task import JobWait, JudgingWait, OperationWait
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_datareplication.mixins import (
+    TRIGGERS,
+    AzureDataReplicationTaskMixin,
+    JobTaskMixin,
+    OperationTaskMixin,
+    templated,
+)
+from airflow_provider_datareplication.version_compat import BaseSensorOperator, PokeReturnValue, conf
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_datareplication.identifiers import Status, Target
 
 
-class AzureDataReplicationOperationSensor(JudgingWait, OperationWait):
+class AzureDataReplicationBaseSensor(AzureDataReplicationTaskMixin, BaseSensorOperator):
+    """
+    Wait until what a task names has ended, and judge how: the base of this provider's sensors.
+
+    In a worker it waits in Airflow's own sensor loop (poke or reschedule); deferred, in the
+    trigger of its kind. Errors end the task by Airflow's rules for a poke wherever they are met.
+
+    :param deferrable: Check once, then wait in the triggerer instead of a worker slot; defaults to
+        ``[operators] default_deferrable``.
+    :param raise_on_failure: Fail the task when the target ends in failure; ``False`` hands any
+        final answer to XCom instead, for a downstream task to decide.
+    :param start_from_trigger: Start straight in the triggerer, without a worker at all (Airflow
+        3.3+; on 2.x only without templates in the task's parameters; ignored with a warning where
+        unsupported). Implies ``deferrable``; ``dag.test()`` still runs ``execute()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        raise_on_failure: bool = True,
+        start_from_trigger: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deferrable = deferrable or start_from_trigger
+        self.raise_on_failure = raise_on_failure
+        if start_from_trigger:
+            self._start_from_trigger()
+
+    def read(self, target: Target) -> Status:
+        """Read the target once (what each poke does)."""
+        return self.hook.get_status(target)
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """Read the target once; done when it has ended."""
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
+
+        target = self.target
+        try:
+            status = self.read(target)
+        except AzureDataReplicationTransientError as err:
+            self.log.warning("%s; reading again later", err)
+            return False
+        if not status.is_terminal:
+            self.log.info("%s is %s", target.describe(), status.state)
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self.judge(status, target.describe()))
+
+    def judge(self, status: Status, what: str) -> dict[str, Any]:
+        """
+        Return an ended target's body for XCom (its warnings logged), or raise its failure.
+
+        :param status: The final status.
+        :param what: The target, described for messages.
+        """
+        from airflow_provider_datareplication.exceptions import failure_error
+
+        for note in status.notes():
+            self.log.warning("%s: %s", what, note)
+        if status.succeeded or not self.raise_on_failure:
+            self.log.info("%s ended %s", what, status.state)
+            return status.to_dict()
+        raise failure_error(self.target_class.kind, what, status)
+
+    def execute(self, context: Context) -> Any:
+        """Wait in the worker (poke, reschedule), or check once and defer to the triggerer."""
+        try:
+            self.remember_portal_link(context, self.target)
+            if not self.deferrable:
+                return super().execute(context)
+            started = time.monotonic()
+            try:
+                result = self.poke(context)
+            except Exception as err:
+                self._on_poke_error(err)
+                result = False
+            if result:
+                assert isinstance(result, PokeReturnValue)
+                return result.xcom_value
+            self._defer(max(self.timeout - (time.monotonic() - started), 0.0))
+        finally:
+            self.close_hook()
+
+    def _defer(self, remaining: float) -> None:
+        # A Retry-After the first check was given carries into the trigger: no read before it ends.
+        target = self.target
+        held = self.hook.read_pacers.for_subscription(target.subscription_id).held_for()
+        self.defer_wait(
+            target,
+            poll_interval=self.poke_interval,
+            timeout=remaining,
+            not_before=time.time() + held if held else None,
+        )
+
+    def _get_next_poke_interval(
+        self,
+        started_at: Any,
+        run_duration: Callable[[], float],
+        poke_count: int,
+    ) -> float:
+        # Never poke again before a Retry-After has elapsed (nor past the sensor's timeout); the
+        # hook's pacer remembers it, in poke and reschedule mode alike (one hook per execute()).
+        interval = super()._get_next_poke_interval(started_at, run_duration, poke_count)
+        hold_off = self.hook.read_pacers.for_subscription(self.target.subscription_id).held_for()
+        if hold_off > interval:
+            interval = min(hold_off, max(self.timeout - run_duration(), interval))
+        return float(interval)
+
+    def _on_poke_error(self, err: BaseException) -> None:
+        """
+        Apply Airflow's rules for a poke's error (``BaseSensorOperator.execute``) to one met elsewhere.
+
+        Timeouts and failures skip under ``soft_fail`` or ``never_fail``; any other error skips
+        under ``never_fail``, is logged and waited through under ``silent_fail``, and fails the
+        task otherwise. So an error ends the task the same way whether a poke, the first check
+        before deferring, or the trigger met it. Returns only to keep waiting.
+        """
+        from airflow_provider_datareplication.version_compat import (
+            AirflowFailException,
+            AirflowSensorTimeout,
+            AirflowSkipException,
+        )
+
+        if isinstance(err, AirflowSkipException):
+            raise err
+        never_fail = getattr(self, "never_fail", False)
+        if isinstance(err, AirflowSensorTimeout | AirflowFailException):
+            if self.soft_fail or never_fail:
+                reason = "soft_fail" if self.soft_fail else "never_fail"
+                raise AirflowSkipException(f"Skipping ({reason}): {err}") from err
+            raise err
+        if getattr(self, "silent_fail", False):
+            self.log.error("Sensor poke failed (silent_fail: waiting on): %s", err)
+            return
+        if never_fail:
+            raise AirflowSkipException(f"Skipping (never_fail): {err}") from err
+        raise err
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Turn the trigger's event into the task's outcome, by the same rules as a poke's."""
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationWaitTimeout
+        from airflow_provider_datareplication.version_compat import AirflowSensorTimeout
+
+        try:
+            try:
+                status, what = self.wait_ended(context, event)
+            except AzureDataReplicationWaitTimeout as timeout:
+                raise AirflowSensorTimeout(str(timeout)) from None
+            return self.judge(status, what)
+        except Exception as err:
+            self._on_poke_error(err)
+        finally:
+            self.close_hook()
+        # silent_fail: the error is logged and the wait goes on, for what is left of the timeout.
+        deadline = (event or {}).get("deadline")
+        try:
+            self._defer(max(deadline - time.time(), 0.0) if deadline else self.timeout)
+        finally:
+            self.close_hook()
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """
+        Resume after the trigger fired, keeping a poke's rule for ``soft_fail``.
+
+        Airflow skips any error of a resumed sensor under ``soft_fail``, where a poke's error is
+        skipped only when it is a timeout or a failure: an error reading the status (403, 404, ...)
+        fails the task in both.
+        """
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationError
+        from airflow_provider_datareplication.version_compat import AirflowSkipException
+
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSkipException as skip:
+            cause = skip.__cause__
+            if self.soft_fail and isinstance(cause, AzureDataReplicationError):
+                raise cause from None
+            raise
+
+    def _start_from_trigger(self) -> None:
+        """Let the scheduler hand this task straight to the triggerer, where Airflow supports it."""
+        import warnings
+
+        from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
+
+        kwargs = {
+            **self.target_names(),
+            "azure_data_replication_conn_id": self.azure_data_replication_conn_id,
+        }
+        if not AIRFLOW_V_3_3_PLUS and (AIRFLOW_V_3_0_PLUS or any(map(templated, kwargs.values()))):
+            warnings.warn(
+                "start_from_trigger needs Airflow 3.3+ (or, on Airflow 2, no templates in the task's "
+                "parameters); the task defers from the worker instead.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return
+        from airflow.triggers.base import StartTriggerArgs
+
+        self.start_from_trigger = True
+        self.start_trigger_args = StartTriggerArgs(
+            trigger_cls=TRIGGERS[self.target_class.kind],
+            trigger_kwargs={**kwargs, **self.trigger_settings(), "poll_interval": self.poke_interval},
+            next_method="execute_complete",
+            next_kwargs=None,
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def trigger_settings(self) -> dict[str, Any]:
+        """Trigger arguments beyond the target's identifiers (a kind's own, e.g. what to wait for)."""
+        return {}
+
+
+class AzureDataReplicationOperationSensor(OperationTaskMixin, AzureDataReplicationBaseSensor):
     """
     Wait until an operation of a replication vault is ``Succeeded``, ``Failed`` or ``Canceled``.
 
     Name it by its identifiers ("Workflow Operation Status - Get", the preview api-version) or by
     the URL a long-running call returned (``operation_url``, any api-version). On ``Succeeded``
     the task succeeds and the service's status body is its ``return_value`` XCom. On ``Failed`` or
-    ``Canceled`` it fails, naming the operation and the service's error, unless
-    ``raise_on_failure=False``. Transient errors (throttling, 5xx, timeouts, a garbled answer)
-    never end the wait; a ``Retry-After`` is waited out before the next read.
+    ``Canceled`` (``Cancelled`` too) it fails without retrying, naming the operation and the
+    service's error, unless ``raise_on_failure=False``. Transient errors (throttling, 5xx,
+    timeouts, a garbled answer) never end the wait; a ``Retry-After`` is waited out before the next
+    read. Airflow's sensor parameters apply (``poke_interval``, ``timeout``, ``mode``,
+    ``soft_fail``, ``never_fail``, ``silent_fail``, ``exponential_backoff``, ...).
 
-    Parameters: those of :class:`~airflow_provider_datareplication.wait_task.OperationWait` (what to
-    wait on), :class:`~airflow_provider_datareplication.wait_task.JudgingWait` (``raise_on_failure``,
-    ``start_from_trigger``) and
-    :class:`~airflow_provider_datareplication.wait_task.AzureDataReplicationWait` (the connection,
-    ``deferrable``), and Airflow's sensor parameters (``poke_interval``, ``timeout``, ``mode``,
-    ``soft_fail``, ...).
+    :param operation_id: The operation id (templated), with ``job_name``: "Workflow Operation
+        Status - Get", which only ``2021-02-16-preview`` serves.
+    :param job_name: The job (templated), usually a GUID.
+    :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
+    :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
+    :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
+    :param api_version: The api-version of the identifiers' call (templated; default
+        ``2021-02-16-preview``).
+    :param operation_url: Instead of the identifiers: the ``Azure-AsyncOperation`` (or ``Location``)
+        URL a long-running call returned, in any api-version (templated). It must be https, on the
+        connection's ARM endpoint, under Microsoft.DataReplication.
+    :param azure_data_replication_conn_id: The Airflow connection (``azure_data_replication`` or an
+        existing ``azure`` one; templated).
+    :param deferrable: Check once, then wait in the triggerer instead of a worker slot, for at most
+        the sensor's remaining ``timeout``; defaults to ``[operators] default_deferrable``.
+    :param raise_on_failure: Fail the task when the operation ends ``Failed`` or ``Canceled``;
+        ``False`` hands any final answer to XCom instead.
+    :param start_from_trigger: Start straight in the triggerer, without a worker (Airflow 3.3+);
+        implies ``deferrable``.
     """
 
 
-class AzureDataReplicationJobSensor(JudgingWait, JobWait):
+class AzureDataReplicationJobSensor(JobTaskMixin, AzureDataReplicationBaseSensor):
     """
     Wait until a job of a replication vault has ended (stable api-versions, ``2024-09-01`` on).
 
     ``Succeeded`` and ``CompletedWithInformation`` succeed; ``CompletedWithWarnings`` succeeds with
-    the warnings logged; ``Failed``, ``Cancelled`` and ``CompletedWithErrors`` fail the task, naming
-    the job (display name, object), the state, each error (code, message, recommendation) and the
-    failed tasks, unless ``raise_on_failure=False``. ``Pending``, ``Started``, ``Cancelling`` and
-    any other state are running. The job's body, exactly as the service sent it, is the task's
-    ``return_value`` XCom.
+    the warnings logged; ``Failed``, ``Cancelled`` and ``CompletedWithErrors`` fail the task without
+    retrying, naming the job (display name, object), the state, each error (code, message,
+    recommendation) and the failed tasks, unless ``raise_on_failure=False``. ``Pending``,
+    ``Started``, ``Cancelling`` and any other state are running. The job's body, exactly as the
+    service sent it, is the task's ``return_value`` XCom. Airflow's sensor parameters apply.
 
-    Parameters: those of :class:`~airflow_provider_datareplication.wait_task.JobWait` (which job),
-    :class:`~airflow_provider_datareplication.wait_task.JudgingWait` and
-    :class:`~airflow_provider_datareplication.wait_task.AzureDataReplicationWait`, and Airflow's
-    sensor parameters.
+    :param job_name: The job (templated), usually a GUID.
+    :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
+    :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
+    :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
+    :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
+    :param azure_data_replication_conn_id: The Airflow connection (templated).
+    :param deferrable: Check once, then wait in the triggerer instead of a worker slot; defaults to
+        ``[operators] default_deferrable``.
+    :param raise_on_failure: Fail the task when the job ends in failure; ``False`` hands any final
+        answer to XCom instead.
+    :param start_from_trigger: Start straight in the triggerer, without a worker (Airflow 3.3+);
+        implies ``deferrable``.
     """

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
-from airflow_provider_datareplication.identifiers import JOB_PARAMETERS, OPERATION_PARAMETERS
+from airflow_provider_datareplication.identifiers import REQUIRED, JobOperation, VaultJob
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -46,8 +46,9 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
     """
     Read a target until it has ended, then fire one event: the one wait loop of the triggerer.
 
-    The event is ``{"event": "terminal", "status": {...}, "target": {...}}`` with the service's
-    body and the target's identifiers, or ``{"event": "error", "error_type": ..., "message": ...}``
+    The event is ``{"event": "terminal", "status": {...}, "target": "...", "portal_link": "..."}``
+    with the service's body, the target as messages name it and its Azure portal link, or
+    ``{"event": "error", "error_type": ..., "message": ...}``
     when reading fails for a reason that waiting will not mend. Transient failures are logged and
     polled through, waiting out any ``Retry-After``. The target's state is logged when it changes
     and every :data:`UNCHANGED_STATE_LOG_SECONDS` while it does not; every read, at DEBUG. At
@@ -55,8 +56,8 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
     event is ``{"event": "timeout", "message": ...}``; Airflow's own deferral timeout bounds the
     wait as well.
 
-    A kind of wait declares the parameters that name its target (:attr:`parameters`, the same as
-    its tasks') and how to name it (:meth:`resolve`). Parameters left out come from the connection
+    A kind of wait declares the class of its target (:attr:`target_class`): the parameters that
+    name it are that class's, as its tasks take them. Parameters left out come from the connection
     when the trigger runs (so a task can start straight in the triggerer); they are checked when
     the trigger runs, after Airflow has rendered any templates in them. ``serialize()`` holds the
     identifiers and settings only, never a secret.
@@ -69,7 +70,18 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
     :param identifiers: The parameters that name the target (see the kind's tasks).
     """
 
-    #: The parameters that name the target, with their defaults.
+    #: What the trigger waits on: its parameters are those that name it (``task_parameters()``).
+    target_class: ClassVar[Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "target_class" in cls.__dict__:
+            cls.parameters = {
+                name: None if default is REQUIRED else default
+                for name, default in cls.target_class.task_parameters().items()
+            }
+
+    #: The parameters that name the target, with their defaults (from :attr:`target_class`).
     parameters: ClassVar[dict[str, Any]] = {}
 
     def __init__(
@@ -115,7 +127,7 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
 
     async def resolve(self, hook: AzureDataReplicationAsyncHook) -> Target:
         """Name the target, with the connection's defaults filled in and every rule checked."""
-        raise NotImplementedError
+        return await hook.resolve(self.target_class, **self.identifiers())
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until terminal; yield exactly one event."""
@@ -234,7 +246,14 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
         except (AzureDataReplicationError, ValueError) as err:
             return self._error_event(err), 0.0, (logging.ERROR, str(err))
         if status.is_terminal:
-            event = {"event": EVENT_TERMINAL, "status": status.to_dict(), "target": target.to_dict()}
+            from airflow_provider_datareplication.links.data_replication import portal_url
+
+            event = {
+                "event": EVENT_TERMINAL,
+                "status": status.to_dict(),
+                "target": target.describe(),
+                "portal_link": portal_url(await hook.get_async_connection_settings(), target),
+            }
             return event, 0.0, (logging.INFO, "")
         return None, 0.0, (logging.INFO, f"{target.describe()} is {status.state}")
 
@@ -252,11 +271,7 @@ class AzureDataReplicationOperationTrigger(AzureDataReplicationWaitTrigger):
     or ``operation_url``.
     """
 
-    parameters = OPERATION_PARAMETERS
-
-    async def resolve(self, hook: AzureDataReplicationAsyncHook) -> Target:
-        """Name the operation, with the connection's defaults."""
-        return await hook.resolve_operation(**self.identifiers())
+    target_class = JobOperation
 
 
 class AzureDataReplicationJobTrigger(AzureDataReplicationWaitTrigger):
@@ -267,8 +282,4 @@ class AzureDataReplicationJobTrigger(AzureDataReplicationWaitTrigger):
     ``resource_group_name``, ``subscription_id``, ``api_version``.
     """
 
-    parameters = JOB_PARAMETERS
-
-    async def resolve(self, hook: AzureDataReplicationAsyncHook) -> Target:
-        """Name the job, with the connection's defaults."""
-        return await hook.resolve_job(**self.identifiers())
+    target_class = VaultJob

@@ -15,7 +15,7 @@ def test_an_operation_waited_on_by_its_url(emulator, run_dag):
 
     result = run_dag("e2e_operation_urls")
 
-    for task in ("url_poke", "url_deferrable", "url_report"):
+    for task in ("url_poke", "url_deferrable", "url_report", "url_status"):
         assert result.states[task] == "success", task
         assert result.xcom[task]["status"] == "Succeeded"
         assert "/operationResults/lro-" in result.xcom[task]["id"]

@@ -77,3 +77,18 @@ def test_an_error_ends_the_task_alike_in_the_worker_and_from_the_trigger(emulato
     }
     assert {task: result.states[task] for task in expected} == expected
     assert "HTTP 403; AuthorizationFailed" in result.output
+
+
+def test_status_operators_read_once_whatever_sensor_settings_a_dag_has(emulator, run_dag):
+    # default_args with mode="reschedule", never_fail, soft_fail, poke_interval and timeout: an
+    # operator is not a sensor, so none of them applies. A 404 fails the task (never_fail would have
+    # skipped it), a running operation is reported after one read.
+    emulator.script_operation("defaults-running", ["InProgress", "Succeeded"])
+
+    result = run_dag("e2e_status_operators_under_sensor_defaults")
+
+    assert result.states == {"running": "success", "missing": "failed", "job_missing": "failed"}
+    assert result.xcom["running"]["status"] == "InProgress"
+    assert len(emulator.requests_for("defaults-running")) == 1
+    assert len(emulator.requests_for("defaults-missing")) == 1
+    assert "HTTP 404; ResourceNotFound" in result.output

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferred
 
-from airflow_provider_datareplication.exceptions import AzureDataReplicationNotFoundError
+from airflow_provider_datareplication.exceptions import (
+    AzureDataReplicationNotFoundError,
+    AzureDataReplicationTransientError,
+)
 from airflow_provider_datareplication.operators.data_replication import (
     AzureDataReplicationJobStatusOperator,
     AzureDataReplicationOperationStatusOperator,
 )
 from airflow_provider_datareplication.testing.emulator import Fault
-from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
-from tests.helpers import OPERATION, SUBSCRIPTION_ID
+from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS, BaseSensorOperator
+from tests.helpers import OPERATION
 
 
 def operator(**kwargs):
@@ -37,45 +39,38 @@ def test_reports_failed_without_raising(emulator, final):
 def test_errors_reading_the_status_fail_the_task(emulator):
     with pytest.raises(AzureDataReplicationNotFoundError):
         operator().execute({})
+    assert len(emulator.requests_for("op1")) == 1
 
 
-def test_wait_for_completion_polls_until_terminal(emulator):
-    emulator.script_operation("op1", ["InProgress", "InProgress", "Failed"])
-    emulator.add_fault(Fault.malformed_json())
-    result = operator(wait_for_completion=True, poll_interval=0.05).execute({})
-    assert result["status"] == "Failed"
-    assert len(emulator.requests_for("op1")) == 4
-
-
-def test_wait_for_completion_gives_up_after_wait_timeout(emulator):
+def test_a_transient_error_fails_the_read_for_airflow_to_retry(emulator):
+    # An operator reads once: what a sensor would wait through, Airflow's retries handle here.
     emulator.script_operation("op1", ["InProgress"])
-    # The sensor's own wait: Airflow's sensor timeout, which fails the task.
-    with pytest.raises(AirflowSensorTimeout, match=r"exceeds the specified timeout of 0\.3"):
-        operator(wait_for_completion=True, poll_interval=0.05, wait_timeout=0.3).execute({})
+    emulator.add_fault(Fault.server_error(503, times=4))
+    with pytest.raises(AzureDataReplicationTransientError, match="HTTP 503"):
+        operator().execute({})
 
 
-def test_deferrable_wait_defers_and_completes_with_the_event(emulator):
-    emulator.script_operation("op1", ["InProgress"])
-    task = operator(wait_for_completion=True, deferrable=True, poll_interval=20)
-    with pytest.raises(TaskDeferred) as info:
-        task.execute({})
-    assert isinstance(info.value.trigger, AzureDataReplicationOperationTrigger)
-    assert info.value.trigger.poll_interval == 20
-    body = {"id": "x", "name": "op1", "status": "Failed", "startTime": None, "endTime": None}
-    operation = {**OPERATION, "subscription_id": SUBSCRIPTION_ID, "resource_group_name": "rg1"}
-    assert task.execute_complete({}, {"event": "terminal", "status": body, "target": operation}) == body
+def test_the_status_operators_are_operators_not_sensors():
+    for task in (operator(), AzureDataReplicationJobStatusOperator(task_id="j", job_name="j1")):
+        assert not isinstance(task, BaseSensorOperator)
+        for setting in (
+            "mode",
+            "poke_interval",
+            "soft_fail",
+            "silent_fail",
+            "never_fail",
+            "wait_for_completion",
+        ):
+            assert not hasattr(task, setting), setting
 
 
-def test_deferrable_without_wait_does_not_defer(emulator):
-    emulator.script_operation("op1", ["InProgress"])
-    assert operator(deferrable=True).execute({})["status"] == "InProgress"
-
-
-def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="poll_interval"):
-        operator(poll_interval=0)
-    with pytest.raises(ValueError, match="wait_timeout"):
-        operator(wait_timeout=-1)
+@pytest.mark.parametrize("setting", [{"timeout": 60}, {"poke_interval": 5}, {"wait_for_completion": True}])
+def test_sensor_settings_are_refused_by_name(setting):
+    # Airflow's own check of an operator's arguments names the one that does not apply.
+    with pytest.raises(Exception, match=next(iter(setting))) as info:
+        operator(**setting)
+    assert "multiple values" not in str(info.value)
+    assert type(info.value).__name__ == ("TypeError" if AIRFLOW_V_3_0_PLUS else "AirflowException")
 
 
 JOB = "0203aa1b-1dff-4653-89a9-b90a76d1601a"
@@ -99,15 +94,26 @@ def test_job_operator_reports_a_failed_job_without_raising(emulator):
     assert result["properties"]["errors"] == [{"code": "E1", "message": "x"}]
 
 
-def test_job_operator_can_wait_for_the_end(emulator):
-    emulator.script_job(JOB, ["Pending", "Started", "Cancelled"])
-    result = job_operator(wait_for_completion=True, poll_interval=0.05).execute({})
-    assert result["properties"]["state"] == "Cancelled"
-
-
 def test_operation_operator_reports_an_operation_by_its_url(emulator):
     emulator.script_operation("lro1", ["InProgress"])
     result = operator(
         operation_id=None, job_name=None, vault_name=None, operation_url=emulator.operation_url("lro1")
     )
     assert result.execute({})["status"] == "InProgress"
+
+
+def test_sensor_default_args_do_not_make_an_operator_wait(emulator):
+    try:
+        from airflow.sdk import DAG
+    except ImportError:  # Airflow 2
+        from airflow import DAG
+
+    from datetime import datetime
+
+    # silent_fail would make a sensor wait through a 404 until its timeout.
+    defaults = {"silent_fail": True, "timeout": 2, "poke_interval": 0.1, "mode": "poke"}
+    with DAG("defaults", schedule=None, start_date=datetime(2024, 1, 1), default_args=defaults):
+        task = operator()
+    with pytest.raises(AzureDataReplicationNotFoundError):
+        task.execute({})
+    assert len(emulator.requests_for("op1")) == 1

@@ -31,7 +31,7 @@ from airflow_provider_datareplication.triggers.data_replication import (
     AzureDataReplicationOperationTrigger,
 )
 from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
-from tests.helpers import OPERATION, SUBSCRIPTION_ID
+from tests.helpers import OPERATION
 
 try:
     from airflow.sdk.exceptions import AirflowRescheduleException
@@ -248,8 +248,8 @@ def test_execute_complete_turns_events_into_outcomes():
         "endTime": "b",
         "percentComplete": 100,
     }
-    operation = {**OPERATION, "subscription_id": SUBSCRIPTION_ID, "resource_group_name": "rg9"}
-    event = {"event": "terminal", "status": body, "target": operation}
+    what = "operation 'op1' of job 'job1' in vault 'vault1' (resource group 'rg9')"
+    event = {"event": "terminal", "status": body, "target": what}
     assert task.execute_complete({}, event) == body
     with pytest.raises(
         AzureDataReplicationOperationFailedError, match=r"op1' of job 'job1' in vault 'vault1'.*ended Failed"
@@ -458,17 +458,49 @@ def test_a_templated_operation_url_is_refused_when_it_runs(emulator):
     assert emulator.token_requests == 0
 
 
-def test_each_kind_declares_its_parameters_once_for_its_sensor_operator_and_trigger():
+def test_each_kind_is_named_by_its_target_class_in_its_tasks_trigger_and_hook():
     import inspect
 
-    from airflow_provider_datareplication.identifiers import JOB_PARAMETERS, OPERATION_PARAMETERS
-    from airflow_provider_datareplication.wait_task import JobWait, OperationWait
+    from airflow_provider_datareplication.identifiers import REQUIRED, JobOperation, VaultJob
+    from airflow_provider_datareplication.operators.data_replication import (
+        AzureDataReplicationJobStatusOperator,
+        AzureDataReplicationOperationStatusOperator,
+    )
+    from airflow_provider_datareplication.triggers.data_replication import (
+        AzureDataReplicationJobTrigger,
+        AzureDataReplicationOperationTrigger,
+    )
 
-    for base, parameters in ((OperationWait, OPERATION_PARAMETERS), (JobWait, JOB_PARAMETERS)):
-        signature = inspect.signature(base.__init__).parameters
-        declared = {name: p.default for name, p in signature.items() if name not in ("self", "kwargs")}
-        assert {k: (None if v is inspect.Parameter.empty else v) for k, v in declared.items()} == parameters
-        assert set(parameters) < set(base.template_fields)
+    def signature_of(task_class):
+        """The keyword parameters a task's own classes declare (Airflow's base classes excluded)."""
+        found = {}
+        for klass in task_class.__mro__:
+            if klass.__module__.startswith("airflow_provider_datareplication") and "__init__" in vars(klass):
+                for name, p in inspect.signature(klass.__init__).parameters.items():
+                    if p.kind is p.KEYWORD_ONLY:
+                        found.setdefault(name, p.default)
+        return found
+
+    kinds = [
+        (
+            JobOperation,
+            AzureDataReplicationOperationTrigger,
+            [AzureDataReplicationOperationSensor, AzureDataReplicationOperationStatusOperator],
+        ),
+        (
+            VaultJob,
+            AzureDataReplicationJobTrigger,
+            [AzureDataReplicationJobSensor, AzureDataReplicationJobStatusOperator],
+        ),
+    ]
+    for target_class, trigger, tasks in kinds:
+        parameters = target_class.task_parameters()
+        for task in tasks:
+            declared = signature_of(task)
+            assert {name: declared[name] for name in parameters} == parameters, task
+            assert set(task.template_fields) == {*parameters, "azure_data_replication_conn_id"}, task
+            assert task.target_class is target_class
+        assert trigger.parameters == {k: (None if v is REQUIRED else v) for k, v in parameters.items()}
 
 
 def test_a_sensor_can_be_mapped_over_many_waits():

@@ -132,6 +132,7 @@ def test_sensors_and_operator_succeed_and_a_downstream_task_reads_the_status(
         "wait_from_trigger": "success",
         "report": "success",
         "summarize": "success",
+        "status": "success",
     }
     assert {task_id: ti["try_number"] for task_id, ti in tis.items()} == dict.fromkeys(tis, 1)
 
@@ -142,6 +143,7 @@ def test_sensors_and_operator_succeed_and_a_downstream_task_reads_the_status(
         assert value["name"] == op
         assert value["id"].endswith(f"/replicationVaults/vault1/jobs/job1/operations/{op}")
         assert value["endTime"]
+    assert standalone.xcom(SUCCESS_DAG, run_id, "status")["status"] == "Succeeded"
     # The downstream task read all three statuses from XCom.
     assert standalone.xcom(SUCCESS_DAG, run_id, "summarize") == {
         task_id: {"status": "Succeeded", "name": op} for task_id, op in SUCCESS_OPS.items()

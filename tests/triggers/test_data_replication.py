@@ -5,6 +5,7 @@ import importlib
 import json
 import logging
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -83,9 +84,13 @@ async def test_invalid_identifiers_end_in_an_error_event_before_any_request(emul
 async def test_vault_group_and_subscription_come_from_the_connection(emulator):
     emulator.script_operation("op1", ["Succeeded"])
     payload = await first_event(make(vault_name=None, resource_group_name=None, subscription_id=None))
-    assert payload["target"]["resource_group_name"] == "rgrecoveryservicesdatareplication"
-    assert payload["target"]["vault_name"] == "vault1"
-    assert payload["target"]["subscription_id"] == emulator.subscription_id
+    assert payload["target"] == (
+        "operation 'op1' of job 'job1' in vault 'vault1' (resource group 'rgrecoveryservicesdatareplication')"
+    )
+    assert payload["portal_link"].endswith(
+        f"/resource/subscriptions/{emulator.subscription_id}/resourceGroups/rgrecoveryservicesdatareplication"
+        "/providers/Microsoft.DataReplication/replicationVaults/vault1/jobs/job1"
+    )
 
 
 async def test_missing_connection_is_an_error_event():
@@ -110,7 +115,7 @@ async def test_failed_and_canceled_are_terminal_events(emulator, final):
     payload = await first_event(make())
     assert payload["event"] == "terminal"
     assert payload["status"]["status"] == final
-    assert payload["target"] == {**KWARGS, "api_version": "2021-02-16-preview"}
+    assert payload["target"] == "operation 'op1' of job 'job1' in vault 'vault1' (resource group 'rg1')"
 
 
 async def test_the_state_is_logged_when_it_changes_and_each_read_at_debug(emulator, caplog):
@@ -279,13 +284,10 @@ async def test_job_trigger_fires_once_with_the_job_body(emulator):
     payload = await first_event(trigger)
     assert payload["event"] == "terminal"
     assert payload["status"]["properties"]["state"] == "CompletedWithInformation"
-    assert payload["target"] == {
-        "subscription_id": emulator.subscription_id,
-        "resource_group_name": "rgrecoveryservicesdatareplication",
-        "vault_name": "vault1",
-        "job_name": JOB,
-        "api_version": "2024-09-01",
-    }
+    assert (
+        payload["target"]
+        == f"job '{JOB}' in vault 'vault1' (resource group 'rgrecoveryservicesdatareplication')"
+    )
     assert len(emulator.requests_for_job(JOB)) == 3
     assert rebuild(trigger).serialize() == trigger.serialize()
 
@@ -304,4 +306,4 @@ async def test_operation_trigger_waits_on_an_operation_url(emulator):
     url = emulator.operation_url("lro1", resource_group_name="rg1")
     payload = await first_event(AzureDataReplicationOperationTrigger(operation_url=url, poll_interval=0.05))
     assert payload["status"]["status"] == "Failed"
-    assert payload["target"] == {"operation_url": url}
+    assert payload["target"] == f"operation 'lro1' ({urlsplit(url).path})"

@@ -62,7 +62,7 @@ with DAG("e2e_statuses", schedule=None, start_date=START, catchup=False) as e2e_
             sensor(f"{case.name}_{mode}", f"{case.name}-{mode}", mode, **case.kwargs)
     for case in OPERATOR_CASES:
         AzureDataReplicationOperationStatusOperator(
-            task_id=case.name, operation_id=case.name, poll_interval=POLL, **COMMON, **case.kwargs
+            task_id=case.name, operation_id=case.name, **COMMON, **case.kwargs
         )
 
 for mode in MODES:
@@ -152,9 +152,7 @@ with DAG("e2e_jobs", schedule=None, start_date=START, catchup=False) as e2e_jobs
                 **{k: v for k, v in case.kwargs.items() if k != "timeout"},
             )
     for case in JOB_OPERATOR_CASES:
-        AzureDataReplicationJobStatusOperator(
-            task_id=case.name, job_name=job_guid(case.name), poll_interval=POLL, **case.kwargs
-        )
+        AzureDataReplicationJobStatusOperator(task_id=case.name, job_name=job_guid(case.name), **case.kwargs)
 
 #: An operation by the URL a long-running call returned, built from the connection (a template).
 OPERATION_URL = (
@@ -172,16 +170,42 @@ with DAG("e2e_operation_urls", schedule=None, start_date=START, catchup=False) a
             timeout=120,
             deferrable=mode == "deferrable",
         )
-    AzureDataReplicationOperationStatusOperator(
+    # The wait that reports without judging, deferred; then one read of the ended operation.
+    url_report = AzureDataReplicationOperationSensor(
         task_id="url_report",
         operation_url=OPERATION_URL % "lro-report",
-        wait_for_completion=True,
+        raise_on_failure=False,
         deferrable=True,
-        poll_interval=POLL,
+        poke_interval=POLL,
+    )
+    url_report >> AzureDataReplicationOperationStatusOperator(
+        task_id="url_status", operation_url=OPERATION_URL % "lro-report"
     )
     AzureDataReplicationOperationSensor(
         task_id="url_elsewhere",
         operation_url="https://management.example.com/subscriptions/930CEC23-4430-4513-B855-DBA237E2F3BF"
         "/providers/Microsoft.DataReplication/locations/eastus/operationResults/x?api-version=2024-09-01",
         poke_interval=POLL,
+    )
+
+#: What a DAG's default_args may hold for its sensors: none of it reaches an operator.
+SENSOR_DEFAULTS = {
+    "mode": "reschedule",
+    "never_fail": True,
+    "soft_fail": True,
+    "poke_interval": 30,
+    "timeout": 600,
+}
+
+with DAG(
+    "e2e_status_operators_under_sensor_defaults",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    default_args=SENSOR_DEFAULTS,
+) as e2e_status_operators_under_sensor_defaults:
+    AzureDataReplicationOperationStatusOperator(task_id="running", operation_id="defaults-running", **COMMON)
+    AzureDataReplicationOperationStatusOperator(task_id="missing", operation_id="defaults-missing", **COMMON)
+    AzureDataReplicationJobStatusOperator(
+        task_id="job_missing", job_name=job_guid("defaults-missing"), vault_name="vault1"
     )

@@ -48,15 +48,6 @@ SENSOR_CASES = [
 OPERATOR_CASES = [
     StatusCase("report", PROGRESS, "success", "InProgress", operator=True),
     StatusCase("report_failed", ["Failed"], "success", "Failed", operator=True),
-    StatusCase("report_wait", PROGRESS, "success", "Succeeded", {"wait_for_completion": True}, operator=True),
-    StatusCase(
-        "report_wait_deferrable",
-        PROGRESS,
-        "success",
-        "Succeeded",
-        {"wait_for_completion": True, "deferrable": True},
-        operator=True,
-    ),
 ]
 
 #: ARM faults injected into a waiting sensor: name -> (transient?, connection).
@@ -147,12 +138,5 @@ JOB_CASES = [
 ]
 JOB_OPERATOR_CASES = [
     StatusCase("job_report", ["Started", "Succeeded"], "success", "Started", operator=True),
-    StatusCase(
-        "job_report_wait_deferrable",
-        ["Pending", "Started", "CompletedWithErrors"],
-        "success",
-        "CompletedWithErrors",
-        {"wait_for_completion": True, "deferrable": True},
-        operator=True,
-    ),
+    StatusCase("job_report_errors", ["CompletedWithErrors"], "success", "CompletedWithErrors", operator=True),
 ]
