@@ -12,6 +12,9 @@ os.environ.setdefault(
 
 import pytest
 
+#: The package's emulator fixture, opt-in as for any user of the package.
+pytest_plugins = ["airflow_provider_datareplication.testing.pytest_plugin"]
+
 
 @pytest.fixture
 def emulator(data_replication_emulator):

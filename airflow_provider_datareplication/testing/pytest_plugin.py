@@ -1,7 +1,9 @@
 """
 Pytest fixtures for DAG tests against the local Data Replication emulator.
 
-Loaded automatically (``pytest11`` entry point) once the package is installed; importing it costs
+Opt-in, so nothing loads into a pytest session unasked (a user's DAG tests included): name it with
+``pytest -p airflow_provider_datareplication.testing.pytest_plugin``, or in a ``conftest.py``:
+``pytest_plugins = ["airflow_provider_datareplication.testing.pytest_plugin"]``. Importing it costs
 nothing until a fixture is used.
 """
 
