@@ -1,10 +1,13 @@
 """
 The ``azure_data_replication`` connection: what it holds, which cloud it points at, its credential.
 
-It reads the keys of the microsoft-azure provider's ``azure`` connection (login = client id,
-password = client secret, extras ``tenantId``, ``subscriptionId``, ``managed_identity_client_id``,
-``workload_identity_tenant_id``, also under their legacy ``extra__<conn type>__`` names), with that
-provider's own ``get_field``, so a task can point at an existing ``azure`` connection as it is.
+It reads every field of the microsoft-azure provider's ``azure`` connection with its meaning there
+(login = client id, password = client secret, extras ``tenantId``, ``subscriptionId``,
+``managed_identity_client_id``, ``workload_identity_tenant_id``, ``cloud_environment``,
+``key_path`` / ``key_json`` (a service principal's auth file), ``use_azure_identity_object``, also
+under their legacy ``extra__<conn type>__`` names), with that provider's own ``get_field``, so a
+task can point at an existing ``azure`` connection as it is; what two fields say differently is
+refused, naming both.
 Each cloud's ARM endpoint and token scope come from azure-mgmt-core, its sign-in host from
 azure-identity. Azure SDK imports happen when a connection is read or a credential built, never
 at import time: DAG parsing imports this module.
@@ -122,6 +125,125 @@ def _positive_number(value: Any, *, parameter: str) -> float | None:
     return number
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Whether two ids or URLs name the same thing (GUIDs in any case, a URL with or without https://)."""
+
+    def plain(value: Any) -> str:
+        text = str(value).strip().rstrip("/").lower()
+        return text.removeprefix("https://")
+
+    return plain(a) == plain(b)
+
+
+#: What a service principal's auth file (``az ad sp create-for-rbac --sdk-auth``) holds that is read.
+_KEY_FIELDS = (
+    "clientId",
+    "clientSecret",
+    "tenantId",
+    "subscriptionId",
+    "activeDirectoryEndpointUrl",
+    "resourceManagerEndpointUrl",
+    "activeDirectoryResourceId",
+)
+#: Its other services' endpoints (Graph, SQL, gallery, classic management): nothing here reads them.
+_KEY_OTHER_ENDPOINTS = (
+    "activeDirectoryGraphResourceId",
+    "sqlManagementEndpointUrl",
+    "galleryEndpointUrl",
+    "managementEndpointUrl",
+)
+
+
+@dataclass(frozen=True)
+class _KeyFile:
+    """
+    A service principal's auth file, as ``key_path`` or ``key_json`` holds it, checked.
+
+    :param source: ``key_path`` or ``key_json``, for errors.
+    :param fields: Its values by key: ids, the secret, endpoints normalised (a known cloud's
+        authority as its bare host, as :func:`azure_cloud` names it).
+    :param cloud: The known cloud its endpoints name, if they name one.
+    :param token_resource: Its ``activeDirectoryResourceId``: the resource a token is asked for.
+    """
+
+    source: str
+    fields: dict[str, Any] = field(repr=False)
+    cloud: str | None = None
+    token_resource: str | None = None
+
+
+def _key_file(key_path: Any, key_json: Any) -> _KeyFile | None:
+    """
+    Read and check the auth file a connection names; ``None`` without one.
+
+    :param key_path: The ``key_path`` extra: the path of a ``.json`` auth file.
+    :param key_json: The ``key_json`` extra: the same JSON, as an object or a string.
+    """
+    if key_path and key_json:
+        raise ValueError("key_path and key_json are both set: set one")
+    if key_path:
+        # Never echoed unchecked: what was meant for key_json may hold a secret.
+        if not isinstance(key_path, str) or not key_path.endswith(".json"):
+            raise ValueError(
+                "key_path must be the path of a .json file (as the microsoft-azure provider requires)"
+            )
+        source, path = "key_path", key_path
+        try:
+            with open(path, encoding="utf-8-sig") as file:  # utf-8-sig: as azure-common reads it
+                content: Any = file.read()
+        except OSError as err:
+            raise ValueError(f"key_path {path!r} cannot be read ({err.strerror or err})") from None
+        except UnicodeError:
+            raise ValueError(f"key_path {path!r} is not UTF-8 text") from None
+    elif key_json:
+        source, content = "key_json", key_json
+    else:
+        return None
+    if isinstance(content, str):
+        try:
+            content = json.loads(content)
+        except ValueError as err:
+            # The decoder's message names a position, never the text (which holds the secret).
+            raise ValueError(f"{source} is not valid JSON ({err})") from None
+    if not isinstance(content, dict):
+        raise ValueError(f"{source} must hold a JSON object (a service principal's auth file)")
+    if content.get("clientCertificate"):
+        raise ValueError(
+            f"{source}'s clientCertificate is not supported: use a client secret (clientSecret), "
+            "or a managed or workload identity"
+        )
+    unknown = sorted(set(content) - {*_KEY_FIELDS, *_KEY_OTHER_ENDPOINTS, "clientCertificate"})
+    if unknown:
+        raise ValueError(f"{source} holds keys not read here: {', '.join(unknown)}")
+    fields = {name: content[name] for name in _KEY_FIELDS if content.get(name) not in (None, "")}
+    missing = [name for name in ("clientId", "clientSecret", "tenantId") if name not in fields]
+    if missing:
+        raise ValueError(f"{source} lacks {', '.join(missing)}")
+
+    clouds = [azure_cloud(name) for name in CLOUD_NAMES]
+    cloud = None
+    if "resourceManagerEndpointUrl" in fields:
+        arm = _https_url(
+            str(fields["resourceManagerEndpointUrl"]), parameter=f"{source}'s resourceManagerEndpointUrl"
+        )
+        fields["resourceManagerEndpointUrl"] = arm
+        cloud = next((c.name for c in clouds if c.resource_manager_url == arm), None)
+    if "activeDirectoryEndpointUrl" in fields:
+        parameter = f"{source}'s activeDirectoryEndpointUrl"
+        authority = _https_url(str(fields["activeDirectoryEndpointUrl"]), parameter=parameter)
+        parts = urlsplit(authority)
+        if parts.path or parts.query:
+            raise ValueError(
+                f"{parameter} must be an authority host without a path (no ADFS), got {authority!r}"
+            )
+        known = next((c for c in clouds if c.authority_host == parts.netloc.lower()), None)
+        fields["activeDirectoryEndpointUrl"] = known.authority_host if known else authority
+        if cloud is None and "resourceManagerEndpointUrl" not in fields and known:
+            cloud = known.name
+    resource = fields.get("activeDirectoryResourceId")
+    return _KeyFile(source, fields, cloud, str(resource).rstrip("/") if resource else None)
+
+
 @dataclass(frozen=True)
 class AzureDataReplicationConnection:
     """
@@ -173,16 +295,24 @@ class AzureDataReplicationConnection:
         Read an Airflow ``Connection`` (of type ``azure_data_replication`` or ``azure``).
 
         The extras are parsed from ``conn.extra`` directly: ``extra_dejson`` may block inside a
-        triggerer's event loop on some Airflow 3 versions.
+        triggerer's event loop on some Airflow 3 versions. A ``key_path`` file is read here, when
+        the connection is read. Every error names the connection and the field.
 
         :param conn: The Airflow connection.
         """
         try:
+            return cls._read(conn)
+        except ValueError as err:
+            raise ValueError(f"connection {conn.conn_id!r}: {err}") from None
+
+    @classmethod
+    def _read(cls, conn: Any) -> AzureDataReplicationConnection:
+        try:
             extras = json.loads(conn.extra) if conn.extra else {}
         except ValueError as err:
-            raise ValueError(f"connection {conn.conn_id!r}: extra is not valid JSON ({err})") from None
+            raise ValueError(f"extra is not valid JSON ({err})") from None
         if not isinstance(extras, dict):
-            raise ValueError(f"connection {conn.conn_id!r}: extra must be a JSON object")
+            raise ValueError("extra must be a JSON object")
 
         from airflow.providers.microsoft.azure.utils import get_field
 
@@ -190,34 +320,62 @@ class AzureDataReplicationConnection:
             # The azure provider's own lookup: the plain key, then the prefixed one older forms wrote.
             return get_field(conn_id=conn.conn_id, conn_type=conn.conn_type, extras=extras, field_name=name)
 
-        cloud_name = extra("cloud") or DEFAULT_CLOUD
-        if cloud_name not in CLOUD_NAMES:
+        # Always azure-identity credentials here, whichever the azure provider's hooks would pick.
+        _as_bool(extra("use_azure_identity_object") or False, parameter="use_azure_identity_object")
+        key = _key_file(extra("key_path"), extra("key_json"))
+
+        def either(field: str, own: Any, key_field: str, *, secret: bool = False) -> Any:
+            # A value in the connection, in the key file, or in both alike; never two different ones.
+            theirs = key.fields.get(key_field) if key else None
+            if own in (None, ""):
+                return theirs
+            if key is None or theirs is None or (str(theirs) == str(own) if secret else _same(theirs, own)):
+                return own
+            shown = "" if secret else f" ({own!r}, {theirs!r})"
+            raise ValueError(f"{field} and {key.source}'s {key_field} differ{shown}: set one")
+
+        named = {name: str(extra(name)) for name in ("cloud", "cloud_environment") if extra(name)}
+        for name, value in named.items():
+            if value not in CLOUD_NAMES:
+                raise ValueError(f"{name} must be one of {', '.join(CLOUD_NAMES)}, got {value!r}")
+        if key and key.cloud:
+            named[f"{key.source}'s endpoints"] = key.cloud
+        if len(set(named.values())) > 1:
             raise ValueError(
-                f"connection {conn.conn_id!r}: cloud must be one of {', '.join(CLOUD_NAMES)}, "
-                f"got {cloud_name!r}"
+                " and ".join(f"{name} {value!r}" for name, value in named.items()) + " differ: set one"
             )
+        cloud_name = next(iter(named.values()), DEFAULT_CLOUD)
         cloud = azure_cloud(cloud_name)
-        resource_manager_url = cloud.resource_manager_url
+
+        own_arm = extra("resource_manager_url")
+        if own_arm:
+            own_arm = _https_url(str(own_arm), parameter="resource_manager_url")
+        resource_manager_url = (
+            either("resource_manager_url", own_arm, "resourceManagerEndpointUrl")
+            or cloud.resource_manager_url
+        )
         token_scope = cloud.token_scope
-        if extra("resource_manager_url"):
-            resource_manager_url = _https_url(
-                str(extra("resource_manager_url")), parameter="resource_manager_url"
-            )
-            if resource_manager_url != cloud.resource_manager_url:
-                token_scope = f"{resource_manager_url}/.default"
-        authority_host = str(extra("authority_host") or cloud.authority_host)
-        if "://" in authority_host:
-            authority_host = _https_url(authority_host, parameter="authority_host")
+        if resource_manager_url != cloud.resource_manager_url:
+            token_scope = f"{resource_manager_url}/.default"
+        if key and key.token_resource and key.token_resource != resource_manager_url:
+            token_scope = f"{key.token_resource}/.default"
+
+        own_authority = extra("authority_host")
+        if own_authority and "://" in str(own_authority):
+            own_authority = _https_url(str(own_authority), parameter="authority_host")
+        authority_host = str(
+            either("authority_host", own_authority, "activeDirectoryEndpointUrl") or cloud.authority_host
+        )
 
         def text(value: Any) -> str | None:
             return None if value in (None, "") else str(value)
 
         settings = cls(
             conn_id=conn.conn_id,
-            client_id=text(conn.login),
-            client_secret=text(conn.password),
-            tenant_id=text(extra("tenantId")),
-            subscription_id=text(extra("subscriptionId")),
+            client_id=text(either("login", conn.login, "clientId")),
+            client_secret=text(either("password", conn.password, "clientSecret", secret=True)),
+            tenant_id=text(either("tenantId", extra("tenantId"), "tenantId")),
+            subscription_id=text(either("subscriptionId", extra("subscriptionId"), "subscriptionId")),
             resource_group_name=text(extra("resource_group_name")),
             vault_name=text(extra("vault_name")),
             managed_identity_client_id=text(extra("managed_identity_client_id")),
@@ -237,11 +395,9 @@ class AzureDataReplicationConnection:
             or DEFAULT_MAX_READS_PER_SECOND,
         )
         if settings.client_secret and not settings.client_id:
-            raise ValueError(f"connection {conn.conn_id!r}: a client secret needs the client id as login")
+            raise ValueError("a client secret needs the client id as login")
         if settings.client_secret and not settings.tenant_id:
-            raise ValueError(
-                f"connection {conn.conn_id!r}: tenantId is required in the extras with a client id and secret"
-            )
+            raise ValueError("tenantId is required in the extras with a client id and secret")
         return settings
 
     @property

@@ -89,6 +89,18 @@ def assert_no_secrets(emulator: Any, text: str) -> None:
     assert not leaked, "an access token leaked"
 
 
+def emulator_auth_file(emulator: Any) -> dict[str, Any]:
+    """The emulator's service principal as an auth file (``az ad sp create-for-rbac --sdk-auth``)."""
+    return {
+        "clientId": emulator.client_id,
+        "clientSecret": emulator.client_secret,
+        "subscriptionId": emulator.subscription_id,
+        "tenantId": emulator.tenant_id,
+        "activeDirectoryEndpointUrl": emulator.url,
+        "resourceManagerEndpointUrl": f"{emulator.url}/",
+    }
+
+
 def output_path(*parts: str) -> Path:
     """
     Where a test writes a document it produces (a table, a screenshot), creating the folder.

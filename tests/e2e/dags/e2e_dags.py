@@ -209,3 +209,21 @@ with DAG(
     AzureDataReplicationJobStatusOperator(
         task_id="job_missing", job_name=job_guid("defaults-missing"), vault_name="vault1"
     )
+
+# An existing `azure` connection that signs in with a service principal's auth file (issue 16).
+with DAG("e2e_azure_connections", schedule=None, start_date=START, catchup=False) as e2e_azure_connections:
+    for conn_id, mode in (("e2e_azure_key_path", "poke"), ("e2e_azure_key_json", "deferrable")):
+        sensor(
+            f"{conn_id.removeprefix('e2e_azure_')}_{mode}",
+            f"{conn_id}-{mode}",
+            mode,
+            resource_group_name="rg1",
+            azure_data_replication_conn_id=conn_id,
+        )
+    AzureDataReplicationOperationStatusOperator(
+        task_id="key_path_report",
+        operation_id="e2e_azure_key_path-report",
+        resource_group_name="rg1",
+        azure_data_replication_conn_id="e2e_azure_key_path",
+        **COMMON,
+    )
