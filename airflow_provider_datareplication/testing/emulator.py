@@ -14,12 +14,31 @@ It serves what this provider talks to, so DAGs can run and be tested offline:
   - an operation's results, ``/subscriptions/{sub}[/resourceGroups/{rg}]/providers/
     Microsoft.DataReplication[/locations/{location}]/operationResults/{op}`` (the stable
     versions: what a long-running call's ``Azure-AsyncOperation`` header points at);
+  - protected items (``2024-09-01``, ``2026-05-01``): ``GET``/``PUT``/``DELETE``
+    ``.../replicationVaults/{vault}/protectedItems/{item}`` (``DELETE`` takes ``forceDelete``),
+    ``POST .../protectedItems/{item}/plannedFailover``, and the vault's lists ``.../protectedItems``
+    and ``.../jobs`` (pages of :attr:`~DataReplicationEmulator.page_size`, or the request's
+    ``pageSize``, with an absolute ``nextLink`` carrying a ``continuationToken``; jobs newest first,
+    their ``tasks``, ``errors`` and ``customProperties`` null as the service lists them). Items live
+    the service's lifecycle (see :mod:`~airflow_provider_datareplication.testing.protected_items`):
+    ``PUT`` answers 201 with the item, ``plannedFailover`` and ``DELETE`` 202 with no body, each with
+    ``Azure-AsyncOperation`` and ``Location`` both set to
+    ``.../resourceGroups/{rg}/providers/Microsoft.DataReplication/operationResults/{jobGuid}_{vaultGuid}``
+    (the DELETE's keeps its ``forceDelete``) and ``Retry-After``; that URL answers 202 with no body
+    while the job runs, then the ``OperationStatus``; the job is at ``.../jobs/{jobGuid}`` at once.
+    Jobs are as the real service sends them: GUID names, ``provisioningState`` ``Canceled`` on every
+    one, ``customProperties.instanceType`` ``JobDetails`` or ``FailoverJobDetails``, ``systemData``
+    null. An action ``allowedJobs`` does not allow answers 409 ``OperationNotAllowed``; a ``PUT`` on
+    an existing item answers 200 (ARM's create-or-replace, no new job); a ``DELETE`` of a missing
+    item 204;
   - ``GET /subscriptions`` and ``GET /subscriptions/{sub}`` (what a connection test reads).
 
-  Every ARM answer carries ``x-ms-ratelimit-remaining-subscription-reads`` and
+  Every ARM read's answer carries ``x-ms-ratelimit-remaining-subscription-reads`` and
   ``x-ms-ratelimit-remaining-subscription-global-reads``, counted from ARM-style token buckets
   shared by every client of the emulator: one per principal and subscription, and one per
-  subscription for all principals (15 times its size);
+  subscription for all principals (15 times its size). Writes need a valid token too, are counted
+  in buckets of their own (``x-ms-ratelimit-remaining-subscription-writes``, never throttled) and
+  meet injected faults like reads;
 - Microsoft Entra ID, as azure-identity's ``ClientSecretCredential`` needs it:
   ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and ``POST /{tenant}/oauth2/v2.0/token``;
 - the managed identity endpoint (IMDS), over plain http on a port of its own as Azure's is:
@@ -29,10 +48,37 @@ It serves what this provider talks to, so DAGs can run and be tested offline:
 Operations and jobs are scripted (a sequence of statuses or states, or a time-based progression),
 faults are injected on demand, and counters record what clients did. Scripts, faults and counters
 are also reachable over HTTP under ``/_emulator/`` for tests that run the emulator in another process.
+
+Protected items, from Python:
+
+- ``DataReplicationEmulator(item_durations=ItemDurations(...), retry_after=1, page_size=2)``, and
+  :meth:`~DataReplicationEmulator.item_durations` (``enable_protection``, ``initial_replication``,
+  ``planned_failover``, ``disable_protection``, in seconds, ``0`` for at once);
+- :meth:`~DataReplicationEmulator.add_protected_item` seeds an item in any state;
+  :meth:`~DataReplicationEmulator.protected_item` and :meth:`~DataReplicationEmulator.jobs_of` read
+  an item's body and its jobs as a ``GET`` would; :meth:`~DataReplicationEmulator.requests_for_item`
+  gives the requests about it (each :class:`RequestRecord` with its parsed ``query`` and the
+  JSON ``body`` of a write, to compare with what Azure's SDK sends);
+- :meth:`~DataReplicationEmulator.fail_initial_replication` (the item ends
+  ``InitialReplicationFailed`` with health errors) and
+  :meth:`~DataReplicationEmulator.fail_planned_failover` (the job ends ``Failed`` with errors, the
+  item ``PlannedFailoverFailed``) script failures, for an item or the next one of that name;
+- ``Fault.drop(method="POST", protected_item=name)`` hits one item's writes before anything is
+  applied; with ``applied=True``, after (the write is made, its answer lost).
+
+And over HTTP (``/_emulator/``): ``POST item-durations`` (``GET`` reads them), ``POST settings``
+(``retry_after``, ``page_size``), ``POST protected-items/{name}`` (seed; the body is
+:meth:`~DataReplicationEmulator.add_protected_item`'s keyword arguments),
+``POST protected-items/{name}/fail-initial-replication`` and ``.../fail-planned-failover`` (their
+keyword arguments), ``GET protected-items/{name}`` and ``GET protected-items/{name}/jobs``
+(``?vault_name=&resource_group_name=`` to tell apart items of one name); ``POST faults`` takes the
+new ``method``, ``protected_item`` and ``applied`` fields.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import datetime
 import email.utils
@@ -49,17 +95,29 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
+
+from airflow_provider_datareplication.testing.protected_items import (
+    DEFAULT_FAILED_TASK,
+    DEFAULT_FAILOVER_ERRORS,
+    DEFAULT_HEALTH_ERRORS,
+    ArmError,
+    ItemDurations,
+    ProtectedItemStore,
+)
 
 #: The api-versions that serve each resource type.
 OPERATION_API_VERSIONS = ("2021-02-16-preview",)
 JOB_API_VERSIONS = ("2021-02-16-preview", "2024-09-01", "2026-05-01")
 OPERATION_RESULT_API_VERSIONS = ("2024-09-01", "2026-05-01")
+PROTECTED_ITEM_API_VERSIONS = ("2024-09-01", "2026-05-01")
 KNOWN_API_VERSIONS = ("2021-02-16-preview", "2024-09-01", "2026-05-01")
 SUBSCRIPTIONS_API_VERSIONS = ("2020-01-01", "2021-01-01", "2022-12-01")
 #: ARM's read limit: a bucket per principal and subscription, and a global one per subscription.
 ARM_READ_BUCKET = (250.0, 25.0)
 GLOBAL_READ_FACTOR = 15
+#: ARM's write limit (counted apart from reads, never throttled here): bucket and refill per second.
+ARM_WRITE_BUCKET = (200.0, 10.0)
 DEFAULT_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 DEFAULT_CLIENT_ID = "5b8e7c3a-emulator-client"
 DEFAULT_SUBSCRIPTION_ID = "930CEC23-4430-4513-B855-DBA237E2F3BF"
@@ -89,6 +147,16 @@ _OPERATION_RESULT_PATH = re.compile(
     r"/providers/Microsoft\.DataReplication(?:/locations/(?P<location>[^/]*))?/operationResults/(?P<op>[^/]*)$",
     re.IGNORECASE,
 )
+_VAULT = (
+    r"^/subscriptions/(?P<sub>[^/]*)/resourceGroups/(?P<rg>[^/]*)"
+    r"/providers/Microsoft\.DataReplication/replicationVaults/(?P<vault>[^/]*)"
+)
+_ITEM_PATH = re.compile(_VAULT + r"/protectedItems/(?P<item>[^/]*)$", re.IGNORECASE)
+_PLANNED_FAILOVER_PATH = re.compile(
+    _VAULT + r"/protectedItems/(?P<item>[^/]*)/plannedFailover$", re.IGNORECASE
+)
+_ITEMS_PATH = re.compile(_VAULT + r"/protectedItems$", re.IGNORECASE)
+_JOBS_PATH = re.compile(_VAULT + r"/jobs$", re.IGNORECASE)
 _SUBSCRIPTION_PATH = re.compile(r"^/subscriptions(?:/(?P<sub>[^/]+))?$", re.IGNORECASE)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 #: What Azure accepts for vault and job names (real job names are GUIDs).
@@ -127,6 +195,12 @@ class Fault:
         (instead of ``times``): an outage.
     :param then: A fault to inject when this one first hits (one fault leading to another, e.g. a
         revoked token, then the identity endpoint unreachable while a new one is fetched).
+    :param method: Only ARM requests of this HTTP method (``PUT``, ``POST``, ``DELETE``, ``GET``).
+    :param protected_item: Only ARM requests about this protected item (its reads and writes, by
+        name, case-insensitively).
+    :param applied: On a write, hit after the write was processed (applied, or refused): the change
+        is made but the client gets the fault (e.g. a drop: the answer was lost). ``False``: hit
+        before, nothing applied.
     """
 
     kind: str = "http"
@@ -142,6 +216,9 @@ class Fault:
     retry_after_date: float | None = None
     seconds: float | None = None
     then: Fault | None = None
+    method: str | None = None
+    protected_item: str | None = None
+    applied: bool = False
     _ends_at: float | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -276,6 +353,10 @@ class RequestRecord:
     :param job_name: The job asked about, for job reads.
     :param kind: ``arm``, ``token``, ``discovery``, ``subscription`` or ``admin``.
     :param wall: ``time.time()`` when it arrived (to compare with Airflow's timestamps).
+    :param query: The query, parsed (``{"api-version": "2024-09-01", "forceDelete": "true"}``).
+    :param body: The JSON body of an ARM write, decoded (its text when it is not JSON; ``None`` for
+        reads and for requests to the token endpoint).
+    :param protected_item: The protected item the request is about, for item requests.
     """
 
     at: float
@@ -286,6 +367,9 @@ class RequestRecord:
     kind: str = "arm"
     wall: float = field(default_factory=time.time)
     job_name: str | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    protected_item: str | None = None
 
 
 @dataclass
@@ -319,6 +403,12 @@ class DataReplicationEmulator:
         principal and subscription, and globally per subscription at 15 times that (a 429 with
         ``Retry-After`` once a bucket is empty); ``None`` for no throttling (the buckets still
         count, at ARM's 250 and 25 per second, for the headers every answer carries).
+    :param item_durations: How long a protected item's enable-protection job, initial replication,
+        planned failover and disable-protection job take, in seconds (see :meth:`item_durations`).
+    :param retry_after: ``Retry-After`` (seconds) of the answers that start work on a protected item,
+        and of their operation while it runs (the real service says 15).
+    :param page_size: Entries per page of a vault's job and protected item lists, when the request
+        names no ``pageSize`` (small, so tests cross pages).
     :param port: Port to bind on 127.0.0.1 (0: any free one).
     """
 
@@ -334,6 +424,9 @@ class DataReplicationEmulator:
         unknown_operations: str | None = None,
         auto_progress: float | None = None,
         arm_read_limit: tuple[float, float] | None = None,
+        item_durations: ItemDurations | None = None,
+        retry_after: int = 1,
+        page_size: int = 2,
         port: int = 0,
     ) -> None:
         self.tenant_id = tenant_id
@@ -345,6 +438,10 @@ class DataReplicationEmulator:
         self.unknown_operations = unknown_operations
         self.auto_progress = auto_progress
         self.arm_read_limit = arm_read_limit
+        self.retry_after = retry_after
+        self.page_size = page_size
+        #: The protected items and the jobs their actions run.
+        self.items = ProtectedItemStore(item_durations)
         self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
         self._port = port
         self._lock = threading.Lock()
@@ -570,6 +667,161 @@ class DataReplicationEmulator:
             f"/locations/{location}/operationResults/{operation_id}?api-version={api_version}"
         )
 
+    # -- protected items ----------------------------------------------------------------------------
+
+    def item_durations(
+        self,
+        *,
+        enable_protection: float | None = None,
+        initial_replication: float | None = None,
+        planned_failover: float | None = None,
+        disable_protection: float | None = None,
+    ) -> ItemDurations:
+        """
+        Set how long each part of a protected item's lifecycle takes (for what starts from now on).
+
+        Every argument is in seconds; ``0`` makes it happen at once; ``None`` leaves it as it is.
+        Return the durations in force.
+
+        :param enable_protection: The enable-protection job a ``PUT`` starts.
+        :param initial_replication: Initial replication, from that job's end to ``Protected``.
+        :param planned_failover: The job a ``plannedFailover`` starts.
+        :param disable_protection: The job a ``DELETE`` starts, after which the item is gone.
+        """
+        durations = self.items.durations
+        for name, value in (
+            ("enable_protection", enable_protection),
+            ("initial_replication", initial_replication),
+            ("planned_failover", planned_failover),
+            ("disable_protection", disable_protection),
+        ):
+            if value is not None:
+                if value < 0:
+                    raise ValueError(f"{name} must be 0 or more seconds, not {value}")
+                setattr(durations, name, float(value))
+        return durations
+
+    def add_protected_item(
+        self,
+        name: str,
+        *,
+        protection_state: str = "Protected",
+        instance_type: str = "HyperVToAzStackHCI",
+        allowed_jobs: list[str] | None = None,
+        properties: dict[str, Any] | None = None,
+        vault_name: str = "vault1",
+        resource_group_name: str = "rgrecoveryservicesdatareplication",
+        subscription_id: str | None = None,
+    ) -> dict[str, Any]:
+        """
+        Seed a protected item in any state, as if its jobs had run; return its body.
+
+        The defaults put it where :meth:`connection` (resource group) and the pytest fixture (vault
+        ``vault1``) point.
+
+        :param name: Its name (real ones look like ``100-69-177-104-<guid>_<guid>``).
+        :param protection_state: Any ``protectionState`` of the service (``Protected``,
+            ``InitialReplicationInProgress``, ``PlannedFailoverCompleted``, ...).
+        :param instance_type: ``customProperties.instanceType``: ``HyperVToAzStackHCI`` or
+            ``VMwareToAzStackHCI``.
+        :param allowed_jobs: ``allowedJobs`` (default: what the service allows in that state).
+        :param properties: ``properties`` fields that override the generated ones (``policyName``,
+            ``healthErrors``, ``customProperties`` fields such as ``initialReplicationProgressPercentage``).
+        :param vault_name: Its vault.
+        :param resource_group_name: The vault's resource group.
+        :param subscription_id: The subscription (default: the emulator's).
+        """
+        return self.items.add(
+            subscription_id or self.subscription_id,
+            resource_group_name,
+            vault_name,
+            name,
+            protection_state=protection_state,
+            instance_type=instance_type,
+            allowed_jobs=allowed_jobs,
+            properties=properties,
+        )
+
+    def protected_item(
+        self, name: str, *, vault_name: str | None = None, resource_group_name: str | None = None
+    ) -> dict[str, Any] | None:
+        """
+        Return a protected item's body as a ``GET`` would answer it now (``None``: there is none).
+
+        :param name: Its name (case-insensitive).
+        :param vault_name: Its vault, when items of that name live in several.
+        :param resource_group_name: Its resource group, likewise.
+        """
+        return self.items.body_of(name, None, resource_group_name, vault_name)
+
+    def jobs_of(
+        self, name: str, *, vault_name: str | None = None, resource_group_name: str | None = None
+    ) -> list[dict[str, Any]]:
+        """
+        Return the jobs actions on a protected item ran (a removed one's too), oldest first, as sent.
+
+        :param name: The item's name (case-insensitive).
+        :param vault_name: Its vault, to tell apart items of one name in several.
+        :param resource_group_name: Its resource group, likewise.
+        """
+        return self.items.jobs_of(name, resource_group_name, vault_name)
+
+    def fail_initial_replication(
+        self,
+        name: str,
+        health_errors: list[dict[str, Any]] | None = None,
+        *,
+        percent: int = 50,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+    ) -> None:
+        """
+        Make a protected item's initial replication fail (the next one of that name, if none exists yet).
+
+        It stops at ``percent``: the item ends ``InitialReplicationFailed`` with these
+        ``healthErrors``, ``replicationHealth`` ``Critical``, and ``lastFailedEnableProtectionJob``
+        naming the failed "Complete initial replication" job (which carries them as its ``errors``).
+
+        :param name: The item's name.
+        :param health_errors: ``healthErrors`` entries (``code``, ``message``, ``causes``,
+            ``recommendation``, ...; the other fields are filled in); a realistic one by default.
+        :param percent: The initial replication percentage it fails at.
+        :param vault_name: Its vault, to tell apart items of one name in several.
+        :param resource_group_name: Its resource group, likewise.
+        """
+        if not 0 <= percent < 100:
+            raise ValueError(f"percent must be 0 to 99, not {percent}")
+        self.items.fail_initial_replication(
+            name, health_errors or DEFAULT_HEALTH_ERRORS, percent, resource_group_name, vault_name
+        )
+
+    def fail_planned_failover(
+        self,
+        name: str,
+        errors: list[dict[str, Any]] | None = None,
+        *,
+        task: str = DEFAULT_FAILED_TASK,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+    ) -> None:
+        """
+        Make a protected item's running planned failover fail, or its next one.
+
+        The "Planned failover" job ends ``Failed`` with these ``errors``, ``task`` ``Failed`` (the
+        ones after it ``Skipped``); the item ends ``PlannedFailoverFailed`` with
+        ``lastFailedPlannedFailoverJob`` set and ``allowedJobs`` ``["Restart", "DisableProtection"]``.
+
+        :param name: The item's name.
+        :param errors: The job's ``errors`` (``code``, ``message``, ``causes``, ``recommendation``, ...);
+            a realistic one by default.
+        :param task: The task that fails (one of the job's five task names).
+        :param vault_name: Its vault, to tell apart items of one name in several.
+        :param resource_group_name: Its resource group, likewise.
+        """
+        self.items.fail_planned_failover(
+            name, errors or DEFAULT_FAILOVER_ERRORS, task, resource_group_name, vault_name
+        )
+
     def add_fault(self, fault: Fault) -> Fault:
         """
         Inject a fault; faults are matched in the order added.
@@ -605,6 +857,17 @@ class DataReplicationEmulator:
         with self._lock:
             return [r for r in self.requests if r.kind == "arm" and r.job_name == job_name]
 
+    def requests_for_item(self, name: str) -> list[RequestRecord]:
+        """Return the ARM requests about one protected item (reads and writes), in order."""
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if r.kind == "arm"
+                and r.protected_item is not None
+                and r.protected_item.lower() == name.lower()
+            ]
+
     def requests_per_path(self) -> Counter[str]:
         """How many requests each path got."""
         with self._lock:
@@ -629,7 +892,15 @@ class DataReplicationEmulator:
 
     # -- behaviour (called from handler threads) ------------------------------------------------
 
-    def _take_fault(self, target: str, operation_id: str | None, job_name: str | None = None) -> Fault | None:
+    def _take_fault(
+        self,
+        target: str,
+        operation_id: str | None,
+        job_name: str | None = None,
+        *,
+        method: str | None = None,
+        protected_item: str | None = None,
+    ) -> Fault | None:
         with self._lock:
             for fault in list(self._faults):
                 if fault.target != target:
@@ -637,6 +908,12 @@ class DataReplicationEmulator:
                 if fault.operation_id is not None and fault.operation_id != operation_id:
                     continue
                 if fault.job_name is not None and fault.job_name != job_name:
+                    continue
+                if fault.method is not None and fault.method.upper() != (method or "").upper():
+                    continue
+                if fault.protected_item is not None and fault.protected_item.lower() != (
+                    (protected_item or "").lower()
+                ):
                     continue
                 if fault.after > 0:
                     fault.after -= 1
@@ -659,15 +936,19 @@ class DataReplicationEmulator:
                 return fault
         return None
 
-    def _take_read(self, principal: str, subscription_id: str) -> tuple[float | None, int, int]:
+    def _take_request(
+        self, principal: str, subscription_id: str, *, write: bool = False
+    ) -> tuple[float | None, int, int]:
         """
-        Take a read from ARM's buckets: this principal's on this subscription, and the global one.
+        Count a read (or a write) in ARM's buckets: this principal's on this subscription, and the global.
 
-        Return the seconds to wait when throttled (``None`` otherwise) and the reads left in each.
+        Return the seconds to wait when throttled (``None`` otherwise) and what is left in each.
+        Writes have buckets of their own (ARM counts them apart) and are never throttled here.
         """
-        size, refill = self.arm_read_limit or ARM_READ_BUCKET
+        size, refill = ARM_WRITE_BUCKET if write else (self.arm_read_limit or ARM_READ_BUCKET)
         now = time.monotonic()
-        keys = ((principal, subscription_id.lower()), ("*", subscription_id.lower()))
+        kind = "writes" if write else "reads"
+        keys = ((kind, principal, subscription_id.lower()), (kind, "*", subscription_id.lower()))
         limits = ((size, refill), (size * GLOBAL_READ_FACTOR, refill * GLOBAL_READ_FACTOR))
         with self._lock:
             levels = []
@@ -677,7 +958,7 @@ class DataReplicationEmulator:
             waits = [
                 (1 - tokens) / rate for tokens, (_, rate) in zip(levels, limits, strict=True) if tokens < 1
             ]
-            throttled = self.arm_read_limit is not None and bool(waits)
+            throttled = not write and self.arm_read_limit is not None and bool(waits)
             for key, tokens in zip(keys, levels, strict=True):
                 self._buckets[key] = (tokens if throttled else max(tokens - 1, 0.0), now)
             left = [int(self._buckets[key][0]) for key in keys]
@@ -736,6 +1017,13 @@ class DataReplicationEmulator:
             script.polls += 1
             return entry, dict(script.extra), script.start_time, script.polls
 
+    def _is_scripted(self, operation_id: str | None = None, job_name: str | None = None) -> bool:
+        """Whether an operation or job is scripted (a script wins over an item action's of that name)."""
+        with self._lock:
+            return (operation_id is not None and operation_id in self._scripts) or (
+                job_name is not None and job_name in self._job_scripts
+            )
+
     def _operation_body(self, resource_id: str, op: str) -> dict[str, Any] | None:
         found = self._next_entry(self._scripts, op, "InProgress")
         if found is None:
@@ -761,7 +1049,7 @@ class DataReplicationEmulator:
         found = self._next_entry(self._job_scripts, job, "Started")
         if found is None:
             return None
-        entry, extra, start_time, reads = found
+        entry, extra, start_time, _ = found
         overrides = dict(entry) if isinstance(entry, dict) else {"state": entry}
         state = overrides.get("state")
         ended = isinstance(state, str) and state.lower() in JOB_TERMINAL
@@ -809,23 +1097,16 @@ class DataReplicationEmulator:
                 "affectedObjectDetails": {"description": "vm-web-01", "type": "object"},
                 "protectedItemDetails": [],
             },
-            "provisioningState": "Succeeded",
+            # What the real service sends on every job, running or not (judge by ``state``).
+            "provisioningState": "Canceled",
         }
         properties.update(extra)
         properties.update(overrides)
-        now = _now_iso()
         return {
             "id": f"{vault_id}/jobs/{job}",
             "name": job,
             "type": "Microsoft.DataReplication/replicationVaults/jobs",
-            "systemData": {
-                "createdBy": self.client_id,
-                "createdByType": "Application",
-                "createdAt": start_time,
-                "lastModifiedBy": self.client_id,
-                "lastModifiedByType": "Application",
-                "lastModifiedAt": now if reads else start_time,
-            },
+            "systemData": None,
             "properties": properties,
         }
 
@@ -846,8 +1127,55 @@ class _PlainServer(ThreadingHTTPServer):
     request_queue_size = 1024
 
 
+_ADMIN_ITEMS = "/_emulator/protected-items/"
+
+
 def _arm_error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
+
+
+def _name_problem(sub: str, rg: str | None, names: dict[str, str], op: str | None) -> tuple[str, str] | None:
+    """Return what Azure says of the first name it refuses (``(code, message)``), or ``None``."""
+    problems = []
+    if not _UUID.match(sub):
+        problems.append(
+            ("InvalidSubscriptionId", f"The provided subscription identifier '{sub}' is malformed.")
+        )
+    if rg is not None and not _RESOURCE_GROUP.match(rg):
+        problems.append(
+            (
+                "InvalidResourceGroupName",
+                f"Resource group name '{rg}' is invalid: 1 to 90 letters, digits, '_', '-', '.', "
+                "'(' or ')', not ending with '.'.",
+            )
+        )
+    for label, value in names.items():
+        if not _NAME.match(value):
+            problems.append(
+                (
+                    "InvalidParameter",
+                    f"The {label} name '{value}' must be letters, digits, '-', '_' or '.', "
+                    "starting with a letter or digit.",
+                )
+            )
+    if op == "":
+        problems.append(("InvalidParameter", "The operation id must not be empty."))
+    return problems[0] if problems else None
+
+
+def _token_of(skip: int) -> str:
+    """Return an opaque continuation token (URL-safe: Azure's clients quote nextLink values again)."""
+    return base64.urlsafe_b64encode(json.dumps({"skip": skip}).encode()).decode().rstrip("=")
+
+
+def _skip_of(token: str) -> int:
+    try:
+        skip = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["skip"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as error:
+        raise ValueError(token) from error
+    if not isinstance(skip, int) or skip < 0:
+        raise ValueError(token)
+    return skip
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -856,6 +1184,10 @@ class _Handler(BaseHTTPRequestHandler):
     emulator: DataReplicationEmulator
     #: ARM's headers for the answer under way (the read limits left).
     _arm_headers: dict[str, str] = {}
+    #: The request under way, for its record: its query, its JSON body (ARM writes), its item.
+    _query: dict[str, str] = {}
+    _json_body: Any = None
+    _item_name: str | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -896,19 +1228,24 @@ class _Handler(BaseHTTPRequestHandler):
             operation_id,
             kind,
             job_name=job_name,
+            query=dict(self._query),
+            body=self._json_body if kind == "arm" else None,
+            protected_item=self._item_name,
         )
         with self.emulator._lock:
             self.emulator.requests.append(record)
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        content_type: dict[str, str] = {}
         if isinstance(body, (dict, list)):
             payload = json.dumps(body).encode()
-            content_type = "application/json; charset=utf-8"
+            content_type["Content-Type"] = "application/json; charset=utf-8"
         else:
             payload = (body or "").encode()
-            content_type = "text/plain; charset=utf-8"
+            if body is not None:
+                content_type["Content-Type"] = "text/plain; charset=utf-8"
         self.send_response(status)
-        merged = {"Content-Type": content_type, **(headers or {})}
+        merged = {**content_type, **(headers or {})}
         for name, value in merged.items():
             self.send_header(name, value)
         for name, value in self._arm_headers.items():
@@ -957,20 +1294,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes ---------------------------------------------------------------------------------
 
-    def do_GET(self) -> None:
+    def _begin(self) -> tuple[str, dict[str, list[str]]]:
+        """Start answering a request: its path and query; the per-request state reset."""
         parts = urlsplit(self.path)
-        path = parts.path
-        query = parse_qs(parts.query)
         self._arm_headers = {}
+        self._query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self._json_body = None
+        self._item_name = None
+        return parts.path, parse_qs(parts.query, keep_blank_values=True)
+
+    def do_GET(self) -> None:
+        path, query = self._begin()
         try:
             if path.startswith("/_emulator/"):
-                self._admin_get(path)
+                self._admin_get(path, query)
             elif path.endswith("/v2.0/.well-known/openid-configuration"):
                 self._openid_configuration(path)
             elif match := _OPERATION_PATH.match(path):
                 self._operation(match, query)
             elif match := _JOB_PATH.match(path):
                 self._job(match, query)
+            elif match := _JOBS_PATH.match(path):
+                self._list(match, query, "jobs")
+            elif match := _ITEM_PATH.match(path):
+                self._item_read(match, query)
+            elif match := _ITEMS_PATH.match(path):
+                self._list(match, query, "protectedItems")
             elif match := _OPERATION_RESULT_PATH.match(path):
                 self._operation_result(match, query)
             elif match := _SUBSCRIPTION_PATH.match(path):
@@ -982,13 +1331,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def do_POST(self) -> None:
-        path = urlsplit(self.path).path
+        path, query = self._begin()
         body = self._read_body()
         try:
             if path.startswith("/_emulator/"):
                 self._admin_post(path, body)
             elif path.endswith("/oauth2/v2.0/token"):
                 self._token(path, body)
+            elif match := _PLANNED_FAILOVER_PATH.match(path):
+                self._item_write(match, query, body)
+            else:
+                self._record(404, "arm")
+                self._send(404, _arm_error("InvalidResourceType", f"No route for {path}"))
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True
+
+    def do_PUT(self) -> None:
+        self._write()
+
+    def do_DELETE(self) -> None:
+        self._write()
+
+    def _write(self) -> None:
+        path, query = self._begin()
+        body = self._read_body()
+        try:
+            if match := _ITEM_PATH.match(path):
+                self._item_write(match, query, body)
             else:
                 self._record(404, "arm")
                 self._send(404, _arm_error("InvalidResourceType", f"No route for {path}"))
@@ -1138,13 +1507,14 @@ class _Handler(BaseHTTPRequestHandler):
         resource_type: str,
         op: str | None = None,
         job: str | None = None,
+        item: str | None = None,
     ) -> bool:
         """ARM's part of a read: the token, the read limits, injected faults, the api-version."""
         emulator = self.emulator
         if not self._authorized("arm", op, job):
             return False
         principal = emulator._principal(self.headers.get("Authorization"))
-        wait, left, global_left = emulator._take_read(principal, sub)
+        wait, left, global_left = emulator._take_request(principal, sub)
         self._arm_headers = {
             "x-ms-ratelimit-remaining-subscription-reads": str(left),
             "x-ms-ratelimit-remaining-subscription-global-reads": str(global_left),
@@ -1159,41 +1529,41 @@ class _Handler(BaseHTTPRequestHandler):
                 {"Retry-After": str(max(1, round(wait)))},
             )
             return False
-        fault = emulator._take_fault("arm", op, job)
+        fault = emulator._take_fault("arm", op, job, method=self.command, protected_item=item)
         if fault is not None and self._apply_fault(fault, "arm", op, job):
             return False
         return self._api_version_ok(query, versions, "arm", op, job, resource_type)
 
+    def _arm_write(self, *, sub: str, query: dict[str, list[str]], item: str) -> tuple[bool, Fault | None]:
+        """
+        ARM's part of a write: the token, the write count, faults, the api-version.
+
+        Return whether to go on, and a fault to answer with once the write is processed.
+        """
+        emulator = self.emulator
+        if not self._authorized("arm"):
+            return False, None
+        principal = emulator._principal(self.headers.get("Authorization"))
+        _, left, global_left = emulator._take_request(principal, sub, write=True)
+        self._arm_headers = {
+            "x-ms-ratelimit-remaining-subscription-writes": str(left),
+            "x-ms-ratelimit-remaining-subscription-global-writes": str(global_left),
+        }
+        fault = emulator._take_fault("arm", None, None, method=self.command, protected_item=item)
+        if fault is not None and not fault.applied and self._apply_fault(fault, "arm", None):
+            return False, None
+        ok = self._api_version_ok(
+            query, PROTECTED_ITEM_API_VERSIONS, "arm", None, None, "replicationVaults/protectedItems"
+        )
+        return ok, fault if fault is not None and fault.applied else None
+
     def _names_ok(
         self, sub: str, rg: str | None, names: dict[str, str], op: str | None, job: str | None
     ) -> bool:
-        problems = []
-        if not _UUID.match(sub):
-            problems.append(
-                ("InvalidSubscriptionId", f"The provided subscription identifier '{sub}' is malformed.")
-            )
-        if rg is not None and not _RESOURCE_GROUP.match(rg):
-            problems.append(
-                (
-                    "InvalidResourceGroupName",
-                    f"Resource group name '{rg}' is invalid: 1 to 90 letters, digits, '_', '-', '.', "
-                    "'(' or ')', not ending with '.'.",
-                )
-            )
-        for label, value in names.items():
-            if not _NAME.match(value):
-                problems.append(
-                    (
-                        "InvalidParameter",
-                        f"The {label} name '{value}' must be letters, digits, '-', '_' or '.', "
-                        "starting with a letter or digit.",
-                    )
-                )
-        if op == "":
-            problems.append(("InvalidParameter", "The operation id must not be empty."))
-        if problems:
+        problem = _name_problem(sub, rg, names, op)
+        if problem is not None:
             self._record(400, "arm", op, job)
-            self._send(400, _arm_error(*problems[0]))
+            self._send(400, _arm_error(*problem))
             return False
         return True
 
@@ -1235,7 +1605,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._names_ok(sub, rg, {}, op, None):
             return
-        body = self.emulator._operation_body(unquote(urlsplit(self.path).path), op)
+        emulator = self.emulator
+        resource_id = unquote(urlsplit(self.path).path)
+        if not emulator._is_scripted(operation_id=op):
+            known, status = emulator.items.operation(op, resource_id)
+            if known and status is None:
+                # ARM's answer while an operation runs: 202, no body.
+                self._record(202, "arm", op)
+                self._send(202, None, {"Retry-After": str(emulator.retry_after)})
+                return
+            if known:
+                self._record(200, "arm", op)
+                self._send(200, status)
+                return
+        body = emulator._operation_body(resource_id, op)
         if body is None:
             self._not_found(f"Microsoft.DataReplication/operationResults/{op}", rg, op, None)
             return
@@ -1250,12 +1633,138 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._names_ok(sub, rg, {"vault": vault, "job": job}, None, job):
             return
-        body = self.emulator._job_body(sub, rg, vault, job)
+        body = None
+        if not self.emulator._is_scripted(job_name=job):
+            body = self.emulator.items.job(sub, rg, vault, job)
+        if body is None:
+            body = self.emulator._job_body(sub, rg, vault, job)
         if body is None:
             what = f"Microsoft.DataReplication/replicationVaults/{vault}/jobs/{job}"
             self._not_found(what, rg, None, job)
             return
         self._record(200, "arm", None, job)
+        self._send(200, body)
+
+    # -- protected items -------------------------------------------------------------------------
+
+    def _item_read(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
+        sub, rg, vault, item = (unquote(match.group(name)) for name in ("sub", "rg", "vault", "item"))
+        self._item_name = item
+        if not self._arm_read(
+            sub=sub,
+            query=query,
+            versions=PROTECTED_ITEM_API_VERSIONS,
+            resource_type="replicationVaults/protectedItems",
+            item=item,
+        ):
+            return
+        if not self._names_ok(sub, rg, {"vault": vault, "protected item": item}, None, None):
+            return
+        try:
+            body = self.emulator.items.get(sub, rg, vault, item)
+        except ArmError as error:
+            self._record(error.status, "arm")
+            self._send(error.status, _arm_error(error.code, error.message))
+            return
+        self._record(200, "arm")
+        self._send(200, body)
+
+    def _item_write(self, match: re.Match[str], query: dict[str, list[str]], raw: bytes) -> None:
+        """``PUT`` / ``DELETE`` a protected item, or ``POST`` its ``plannedFailover``."""
+        sub, rg, vault, item = (unquote(match.group(name)) for name in ("sub", "rg", "vault", "item"))
+        self._item_name = item
+        if raw:
+            try:
+                self._json_body = json.loads(raw)
+            except ValueError:
+                self._json_body = raw.decode(errors="replace")
+        go_on, after = self._arm_write(sub=sub, query=query, item=item)
+        if not go_on:
+            return
+        emulator = self.emulator
+        status: int
+        body: Any = None
+        headers: dict[str, str] = {}
+        try:
+            problem = _name_problem(sub, rg, {"vault": vault, "protected item": item}, None)
+            if problem is not None:
+                raise ArmError(400, *problem)
+            if raw and isinstance(self._json_body, str):
+                raise ArmError(
+                    400,
+                    "InvalidRequestContent",
+                    "The request content was invalid and could not be deserialized.",
+                )
+            job = None
+            if self.command == "PUT":
+                status, body, job = emulator.items.create_or_update(sub, rg, vault, item, self._json_body)
+            elif self.command == "POST":
+                status, job = 202, emulator.items.planned_failover(sub, rg, vault, item, self._json_body)
+            else:
+                force = self._query.get("forceDelete")
+                if force is not None and force.lower() not in ("true", "false"):
+                    raise ArmError(
+                        400, "InvalidParameter", f"The value '{force}' of 'forceDelete' is not a boolean."
+                    )
+                job = emulator.items.delete(
+                    sub, rg, vault, item, force is not None and force.lower() == "true"
+                )
+                status = 204 if job is None else 202
+            if job is not None:
+                headers = self._start_headers(match, job.operation_id)
+        except ArmError as error:
+            status, body, headers = error.status, _arm_error(error.code, error.message), {}
+        if after is not None and self._apply_fault(after, "arm", None):
+            return
+        self._record(status, "arm")
+        self._send(status, body, headers)
+
+    def _start_headers(self, match: re.Match[str], operation_id: str) -> dict[str, str]:
+        """Return the ``Azure-AsyncOperation``, ``Location`` (one URL) and ``Retry-After`` of a start."""
+        query = {"api-version": self._query.get("api-version", "")}
+        if "forceDelete" in self._query:
+            query["forceDelete"] = self._query["forceDelete"]
+        url = (
+            f"{self.emulator.url}/subscriptions/{match.group('sub')}/resourceGroups/{match.group('rg')}"
+            f"/providers/Microsoft.DataReplication/operationResults/{operation_id}?{urlencode(query)}"
+        )
+        return {"Azure-AsyncOperation": url, "Location": url, "Retry-After": str(self.emulator.retry_after)}
+
+    def _list(self, match: re.Match[str], query: dict[str, list[str]], what: str) -> None:
+        """Answer a vault's jobs or protected items, a page at a time (``nextLink`` while more are left)."""
+        sub, rg, vault = (unquote(match.group(name)) for name in ("sub", "rg", "vault"))
+        if not self._arm_read(
+            sub=sub,
+            query=query,
+            versions=PROTECTED_ITEM_API_VERSIONS,
+            resource_type=f"replicationVaults/{what}",
+        ):
+            return
+        if not self._names_ok(sub, rg, {"vault": vault}, None, None):
+            return
+        items = self.emulator.items
+        entries = items.list_jobs(sub, rg, vault) if what == "jobs" else items.list_items(sub, rg, vault)
+        size_text = self._query.get("pageSize")
+        token = self._query.get("continuationToken")
+        try:
+            size = self.emulator.page_size if size_text is None else int(size_text)
+            start = _skip_of(token) if token else 0
+            if size < 1:
+                raise ValueError
+        except ValueError:
+            self._record(400, "arm")
+            self._send(400, _arm_error("InvalidParameter", "The pageSize or continuationToken is invalid."))
+            return
+        body: dict[str, Any] = {"value": entries[start : start + size]}
+        if start + size < len(entries):
+            next_query = {
+                "api-version": self._query["api-version"],
+                "continuationToken": _token_of(start + size),
+            }
+            if size_text is not None:
+                next_query["pageSize"] = size_text
+            body["nextLink"] = f"{self.emulator.url}{urlsplit(self.path).path}?{urlencode(next_query)}"
+        self._record(200, "arm")
         self._send(200, body)
 
     def _subscription(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
@@ -1286,11 +1795,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- admin (for tests that run the emulator in another process) ----------------------------
 
-    def _admin_get(self, path: str) -> None:
+    def _admin_get(self, path: str, query: dict[str, list[str]]) -> None:
+        emulator = self.emulator
+        where = {key: query[key][0] for key in ("vault_name", "resource_group_name") if key in query}
         if path == "/_emulator/stats":
-            self._send(200, self.emulator.stats())
+            self._send(200, emulator.stats())
         elif path == "/_emulator/info":
-            self._send(200, {"url": self.emulator.url, "ca_file": self.emulator.ca_file})
+            self._send(200, {"url": emulator.url, "ca_file": emulator.ca_file})
+        elif path == "/_emulator/item-durations":
+            self._send(200, asdict(emulator.item_durations()))
+        elif path.startswith(_ADMIN_ITEMS) and path.endswith("/jobs"):
+            self._send(200, emulator.jobs_of(unquote(path[len(_ADMIN_ITEMS) : -len("/jobs")]), **where))
+        elif path.startswith(_ADMIN_ITEMS):
+            body = emulator.protected_item(unquote(path[len(_ADMIN_ITEMS) :]), **where)
+            if body is None:
+                self._send(404, _arm_error("NotFound", path))
+            else:
+                self._send(200, body)
         else:
             self._send(404, _arm_error("NotFound", path))
 
@@ -1311,6 +1832,28 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/_emulator/reset":
             emulator.clear_faults()
             emulator.reset_counters()
+        elif path == "/_emulator/item-durations":
+            self._send(200, asdict(emulator.item_durations(**data)))
+            return
+        elif path == "/_emulator/settings":
+            emulator.retry_after = int(data.get("retry_after", emulator.retry_after))
+            emulator.page_size = int(data.get("page_size", emulator.page_size))
+        elif path.startswith(_ADMIN_ITEMS):
+            name, _, action = unquote(path[len(_ADMIN_ITEMS) :]).partition("/")
+            try:
+                if action == "fail-initial-replication":
+                    emulator.fail_initial_replication(name, **data)
+                elif action == "fail-planned-failover":
+                    emulator.fail_planned_failover(name, **data)
+                elif not action:
+                    self._send(200, emulator.add_protected_item(name, **data))
+                    return
+                else:
+                    self._send(404, _arm_error("NotFound", path))
+                    return
+            except (TypeError, ValueError) as error:
+                self._send(400, _arm_error("InvalidRequest", str(error)))
+                return
         else:
             self._send(404, _arm_error("NotFound", path))
             return

@@ -228,6 +228,9 @@ def test_a_job_answers_the_services_job_body(emulator, api_version):
         "customProperties",
     }
     assert body["properties"]["customProperties"]["instanceType"] == "FailoverJobDetails"
+    # As the real service sends every job: provisioningState "Canceled" whatever the state, no systemData.
+    assert body["systemData"] is None
+    assert {b["properties"]["provisioningState"] for b in bodies} == {"Canceled"}
     assert body["properties"]["errors"] == [{"code": "E1", "message": "m"}]
     assert bodies[0]["properties"]["endTime"] is None and body["properties"]["endTime"]
     assert [t["state"] for t in body["properties"]["tasks"]] == ["Succeeded", "Failed"]

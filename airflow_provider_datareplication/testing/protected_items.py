@@ -1,0 +1,974 @@
+"""
+The emulator's protected items (replicated servers) and the jobs their actions run.
+
+A protected item lives as the service's does, computed from a monotonic clock on each read (no
+background thread): ``PUT`` answers ``UnprotectedStatesBegin``; its enable-protection job runs
+(``EnablingProtection``), then initial replication (``InitialReplicationInProgress``, the
+percentage rising), closed by a "Complete initial replication" job, and the item is ``Protected``.
+A planned failover (``PlannedFailoverInitiated``) ends ``PlannedFailoverCompleted`` on the recovery
+side; a removal (``DisablingProtection``) ends with the item gone. Every action checks
+``allowedJobs`` as the service does. Failures are scripted. Nothing here speaks HTTP: the emulator
+calls :class:`ProtectedItemStore` and turns :class:`ArmError` into ARM's error answers.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+ITEM_TYPE = "Microsoft.DataReplication/replicationVaults/protectedItems"
+JOB_TYPE = "Microsoft.DataReplication/replicationVaults/jobs"
+#: The ``customProperties.instanceType`` values of a protected item (the SDK's discriminators).
+INSTANCE_TYPES = ("HyperVToAzStackHCI", "VMwareToAzStackHCI")
+
+#: ``allowedJobs`` of each protection state the emulator reaches (a seeded state not named: ``[]``).
+ALLOWED_JOBS: dict[str, list[str] | None] = {
+    "UnprotectedStatesBegin": None,
+    "EnablingProtection": None,
+    "EnablingFailed": ["DisableProtection"],
+    "InitialReplicationInProgress": ["DisableProtection"],
+    "InitialReplicationFailed": ["DisableProtection"],
+    "Protected": ["PlannedFailover", "DisableProtection"],
+    "PlannedFailoverInitiated": [],
+    "PlannedFailoverCompleted": ["CommitFailover", "DisableProtection"],
+    # Azure's tools accept "Restart" in place of "PlannedFailover": a failed cut-over is restarted.
+    "PlannedFailoverFailed": ["Restart", "DisableProtection"],
+    "DisablingProtection": [],
+    "DisablingFailed": ["DisableProtection"],
+}
+#: ``provisioningState`` where it is not ``Succeeded``.
+PROVISIONING_STATES = {
+    "UnprotectedStatesBegin": "Creating",
+    "EnablingProtection": "Creating",
+    "EnablingFailed": "Failed",
+    "DisablingProtection": "Deleting",
+}
+#: Protection states in which the replica runs on the recovery side.
+_RECOVERY_STATES = re.compile(r"^(PlannedFailoverComplet|UnplannedFailoverComplet|CommitFailover)", re.I)
+#: States before initial replication has finished (its percentage is not 100).
+_BEFORE_REPLICATION = {
+    "UnprotectedStatesBegin",
+    "EnablingProtection",
+    "EnablingFailed",
+    "InitialReplicationStatesBegin",
+    "InitialReplicationInProgress",
+    "InitialReplicationFailed",
+}
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    name: str
+    display_name: str
+    instance_type: str
+    #: The protection state while its job runs.
+    running_state: str
+    tasks: tuple[str, ...]
+
+
+ENABLE_PROTECTION = _Scenario(
+    "EnableProtection",
+    "Enable protection",
+    "JobDetails",
+    "EnablingProtection",
+    (
+        "Prerequisites check for enabling protection",
+        "Set up replication of the virtual machine",
+        "Start initial replication",
+    ),
+)
+COMPLETE_INITIAL_REPLICATION = _Scenario(
+    "EnableProtection",
+    "Complete initial replication",
+    "JobDetails",
+    "InitialReplicationInProgress",
+    ("Complete initial replication",),
+)
+PLANNED_FAILOVER = _Scenario(
+    "PlannedFailover",
+    "Planned failover",
+    "FailoverJobDetails",
+    "PlannedFailoverInitiated",
+    (
+        "Prerequisites check for planned failover",
+        "Shut down the virtual machine",
+        "Prepare for planned failover",
+        "Fail over the virtual machine",
+        "Start the virtual machine",
+    ),
+)
+DISABLE_PROTECTION = _Scenario(
+    "DisableProtection",
+    "Disable protection",
+    "JobDetails",
+    "DisablingProtection",
+    (
+        "Prerequisites check for disabling protection",
+        "Disable replication",
+        "Clean up replication resources",
+    ),
+)
+_SHUTDOWN_TASK = PLANNED_FAILOVER.tasks[1]
+DEFAULT_FAILED_TASK = PLANNED_FAILOVER.tasks[3]
+
+
+class ArmError(Exception):
+    """
+    A refusal the emulator answers with ARM's error body.
+
+    :param status: HTTP status.
+    :param code: ARM error code.
+    :param message: Its message.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class ItemDurations:
+    """
+    How long each part of a protected item's lifecycle takes, in seconds (``0``: at once).
+
+    :param enable_protection: The enable-protection job (4-10 minutes in Azure).
+    :param initial_replication: Initial replication, after it (hours to days in Azure).
+    :param planned_failover: The planned failover job (about half an hour in Azure).
+    :param disable_protection: The disable-protection job, after which the item is gone.
+    """
+
+    enable_protection: float = 1.0
+    initial_replication: float = 2.0
+    planned_failover: float = 2.0
+    disable_protection: float = 1.0
+
+
+def _iso(wall: float) -> str:
+    moment = datetime.datetime.fromtimestamp(wall, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _sentence(state: str) -> str:
+    """``InitialReplicationInProgress`` -> ``Initial replication in progress``."""
+    words = re.findall(r"[A-Z][a-z]*", state)
+    return " ".join([words[0], *(word.lower() for word in words[1:])]) if words else state
+
+
+def _guid(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts).lower()))
+
+
+def vault_guid(vault_id: str) -> str:
+    """Return the vault's GUID in operation ids (``{jobGuid}_{vaultGuid}``): stable for a vault id."""
+    return _guid(vault_id)
+
+
+@dataclass
+class ItemJob:
+    """A job an action on a protected item runs; its state follows from its times."""
+
+    name: str
+    scenario: _Scenario
+    item_key: tuple[str, str, str, str]
+    vault_id: str
+    item_name: str
+    started: float
+    duration: float
+    seq: int
+    #: Set: the job fails at its end with these errors (at ``failed_task``).
+    errors: list[dict[str, Any]] | None = None
+    failed_task: str | None = None
+    skipped: frozenset[str] = frozenset()
+    cancelled_at: float | None = None
+    settled: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ends(self) -> float:
+        """When it ends (monotonic)."""
+        return self.cancelled_at if self.cancelled_at is not None else self.started + self.duration
+
+    def state(self, now: float) -> str:
+        """``properties.state`` at ``now``."""
+        if now < self.ends:
+            return "Started"
+        if self.cancelled_at is not None:
+            return "Cancelled"
+        return "Failed" if self.errors is not None else "Succeeded"
+
+    @property
+    def item_id(self) -> str:
+        """The protected item's resource id."""
+        return f"{self.vault_id}/protectedItems/{self.item_name}"
+
+    @property
+    def id(self) -> str:
+        """The job's resource id."""
+        return f"{self.vault_id}/jobs/{self.name}"
+
+    @property
+    def operation_id(self) -> str:
+        """The id of the operation that waits on it, as its start answer names it."""
+        return f"{self.name}_{vault_guid(self.vault_id)}"
+
+    def _tasks(self, now: float, wall: float) -> list[dict[str, Any]]:
+        state = self.state(now)
+        names = list(self.scenario.tasks)
+        last = (
+            names.index(self.failed_task) if self.errors is not None and self.failed_task else len(names) - 1
+        )
+        running = [name for name in names[: last + 1] if name not in self.skipped]
+        share = self.duration / max(len(running), 1)
+        tasks = []
+        for name in names:
+            task: dict[str, Any] = {
+                "taskName": name,
+                "state": "Skipped",
+                "startTime": None,
+                "endTime": None,
+                "customProperties": {"instanceType": "TaskModelCustomProperties"},
+                "childrenJobs": [],
+            }
+            if name in running:
+                begins = self.started + running.index(name) * share
+                ends = begins + share
+                if now < begins or (self.cancelled_at is not None and self.cancelled_at <= begins):
+                    task["state"] = "Pending" if state == "Started" else "Skipped"
+                else:
+                    task["startTime"] = _iso(begins + wall)
+                    if now < min(ends, self.ends):
+                        task["state"] = "Started"
+                    else:
+                        task["endTime"] = _iso(min(ends, self.ends) + wall)
+                        final = state if name == running[-1] else "Succeeded"
+                        cut = self.cancelled_at is not None and self.cancelled_at < ends
+                        task["state"] = "Cancelled" if cut else final
+            elif name not in self.skipped and state == "Started":
+                task["state"] = "Pending"
+            tasks.append(task)
+        return tasks
+
+    def body(self, now: float, wall: float, *, listed: bool = False) -> dict[str, Any]:
+        """
+        Return the job as ``GET .../jobs/{name}`` answers it (``listed``: as a list's item).
+
+        :param now: ``time.monotonic()``.
+        :param wall: ``time.time() - time.monotonic()``.
+        :param listed: Leave ``tasks``, ``errors`` and ``customProperties`` null, as the service's list does.
+        """
+        state = self.state(now)
+        ended = state != "Started"
+        errors = []
+        if state == "Failed":
+            errors = [
+                {**error, "creationTime": error.get("creationTime") or _iso(self.ends + wall)}
+                for error in self.errors or []
+            ]
+        custom: dict[str, Any] = {
+            "instanceType": self.scenario.instance_type,
+            "affectedObjectDetails": {"description": self.item_name, "type": "object"},
+            **self.details,
+        }
+        properties: dict[str, Any] = {
+            "displayName": self.scenario.display_name,
+            "state": state,
+            "startTime": _iso(self.started + wall),
+            "endTime": _iso(self.ends + wall) if ended else None,
+            "objectId": self.item_id,
+            "objectName": self.item_name,
+            "objectInternalId": _guid(self.item_id),
+            "objectInternalName": self.item_name,
+            "objectType": "ProtectedItem",
+            "replicationProviderId": _guid(self.vault_id, "provider"),
+            "sourceFabricProviderId": _guid(self.vault_id, "source"),
+            "targetFabricProviderId": _guid(self.vault_id, "target"),
+            "allowedActions": [] if ended else ["Cancel"],
+            "activityId": f"{_guid(self.id, 'activity')} ActivityId: {_guid(self.id, 'client')}",
+            "tasks": None if listed else self._tasks(now, wall),
+            "errors": None if listed else errors,
+            "customProperties": None if listed else custom,
+            # What the real service sends on every job, running or not.
+            "provisioningState": "Canceled",
+        }
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": JOB_TYPE,
+            "systemData": None,
+            "properties": properties,
+        }
+
+    def reference(self, now: float, wall: float) -> dict[str, Any]:
+        """Return the job as an item's ``currentJob`` / ``lastFailed...Job`` names it."""
+        state = self.state(now)
+        return {
+            "scenarioName": self.scenario.name,
+            "id": self.id,
+            "name": self.name,
+            "displayName": self.scenario.display_name,
+            "state": state,
+            "startTime": _iso(self.started + wall),
+            "endTime": _iso(self.ends + wall) if state != "Started" else None,
+        }
+
+    def operation_status(self, now: float, wall: float, resource_id: str) -> dict[str, Any] | None:
+        """Return its operation's ``OperationStatus``; ``None`` while it runs (ARM answers 202, no body)."""
+        state = self.state(now)
+        if state == "Started":
+            return None
+        return {
+            "id": resource_id,
+            "name": self.operation_id,
+            "status": {"Cancelled": "Canceled"}.get(state, state),
+            "startTime": _iso(self.started + wall),
+            "endTime": _iso(self.ends + wall),
+        }
+
+
+@dataclass
+class ProtectedItem:
+    """One protected item: what was asked for and where its lifecycle stands."""
+
+    subscription_id: str
+    resource_group_name: str
+    vault_name: str
+    name: str
+    properties: dict[str, Any]
+    #: The protection state when no job or initial replication runs.
+    state: str
+    allowed_jobs: list[str] | None
+    job: ItemJob | None = None
+    #: Initial replication: when it started and ends (monotonic), and at what percentage it stands.
+    replication: tuple[float, float] | None = None
+    progress: int = 0
+    health_errors: list[dict[str, Any]] = field(default_factory=list)
+    last_failed_enable: ItemJob | None = None
+    last_failed_failover: ItemJob | None = None
+    last_failover_time: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    #: Scripted failures: the next initial replication's (health errors, percentage), the next failover's.
+    replication_failure: tuple[list[dict[str, Any]], int] | None = None
+    failover_failure: tuple[list[dict[str, Any]], str] | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """How ARM finds it: every name case-insensitively."""
+        return _key(self.subscription_id, self.resource_group_name, self.vault_name, self.name)
+
+    @property
+    def vault_id(self) -> str:
+        """The vault's resource id."""
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group_name}"
+            f"/providers/Microsoft.DataReplication/replicationVaults/{self.vault_name}"
+        )
+
+    @property
+    def id(self) -> str:
+        """The item's resource id."""
+        return f"{self.vault_id}/protectedItems/{self.name}"
+
+    @property
+    def instance_type(self) -> str:
+        """``customProperties.instanceType``."""
+        return str(self.properties.get("customProperties", {}).get("instanceType", ""))
+
+
+def _key(sub: str, rg: str, vault: str, name: str) -> tuple[str, str, str, str]:
+    return (sub.lower(), rg.lower(), vault.lower(), name.lower())
+
+
+def _health_error(error: dict[str, Any], when: str) -> dict[str, Any]:
+    return {
+        "affectedResourceType": "ProtectedItem",
+        "affectedResourceCorrelationIds": [],
+        "childErrors": [],
+        "code": "InitialReplicationFailed",
+        "healthCategory": "Replication",
+        "category": "Replication",
+        "severity": "Error",
+        "source": "ProtectedItem",
+        "creationTime": when,
+        "isCustomerResolvable": True,
+        "summary": error.get("message", "Initial replication failed."),
+        "message": "Initial replication failed.",
+        "causes": None,
+        "recommendation": None,
+        **error,
+    }
+
+
+def _job_error(error: dict[str, Any]) -> dict[str, Any]:
+    base = {"code": None, "type": "ProviderError", "severity": "Error", "creationTime": None}
+    return {**base, "message": None, "causes": None, "recommendation": None, **error}
+
+
+DEFAULT_HEALTH_ERRORS = [
+    {
+        "code": "DiskReplicationFailed",
+        "message": "Replication of a disk of the virtual machine failed.",
+        "causes": "The source host could not reach the target storage container.",
+        "recommendation": "Check the network between the source host and the target cluster, then enable "
+        "protection again.",
+    }
+]
+DEFAULT_FAILOVER_ERRORS = [
+    {
+        "code": "VmStartFailed",
+        "message": "The virtual machine could not be started on the target cluster.",
+        "causes": "The target cluster has not enough memory for the virtual machine.",
+        "recommendation": "Free memory on the target cluster and retry the planned failover.",
+    }
+]
+
+
+class ProtectedItemStore:
+    """
+    Every protected item and item job of the emulator; thread-safe (one lock, for bookkeeping only).
+
+    :param durations: How long each part of the lifecycle takes.
+    """
+
+    def __init__(self, durations: ItemDurations | None = None) -> None:
+        self.durations = durations or ItemDurations()
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str, str, str], ProtectedItem] = {}
+        self._jobs: dict[str, ItemJob] = {}
+        self._seq = 0
+        # Scripted failures for items not created yet, by lower-cased name.
+        self._pending_replication_failures: dict[str, tuple[list[dict[str, Any]], int]] = {}
+        self._pending_failover_failures: dict[str, tuple[list[dict[str, Any]], str]] = {}
+        # Wall time of a monotonic moment: ``moment + self._wall``.
+        self._wall = time.time() - time.monotonic()
+
+    # -- the lifecycle ----------------------------------------------------------------------------
+
+    def _new_job(self, item: ProtectedItem, scenario: _Scenario, started: float, duration: float) -> ItemJob:
+        self._seq += 1
+        job = ItemJob(
+            str(uuid.uuid4()), scenario, item.key, item.vault_id, item.name, started, duration, self._seq
+        )
+        self._jobs[job.name.lower()] = job
+        item.job = job
+        return job
+
+    def _advance(self, now: float) -> None:
+        """Apply every job end and initial replication end that ``now`` has passed, in time order."""
+        for item in list(self._items.values()):
+            while True:
+                job = item.job
+                if job is not None and not job.settled and now >= job.ends:
+                    job.settled = True
+                    self._settle(item, job)
+                elif item.replication is not None and now >= item.replication[1]:
+                    self._finish_replication(item)
+                else:
+                    break
+
+    def _settle(self, item: ProtectedItem, job: ItemJob) -> None:
+        state = job.state(job.ends)
+        scenario = job.scenario
+        if scenario is ENABLE_PROTECTION:
+            if state != "Succeeded":
+                item.state = "EnablingFailed"
+                item.last_failed_enable = job
+                return
+            failure = item.replication_failure
+            length = self.durations.initial_replication
+            if failure is not None:
+                length = length * failure[1] / 100
+            item.replication = (job.ends, job.ends + length)
+            item.state = "InitialReplicationInProgress"
+        elif scenario is PLANNED_FAILOVER:
+            if state == "Succeeded":
+                item.state = "PlannedFailoverCompleted"
+                item.last_failover_time = _iso(job.ends + self._wall)
+            else:
+                item.state = "PlannedFailoverFailed"
+                item.last_failed_failover = job
+        elif scenario is DISABLE_PROTECTION:
+            if state == "Succeeded":
+                del self._items[item.key]
+                return
+            item.state = "DisablingFailed"
+        item.allowed_jobs = copy.deepcopy(ALLOWED_JOBS.get(item.state, []))
+
+    def _finish_replication(self, item: ProtectedItem) -> None:
+        assert item.replication is not None
+        _, ends = item.replication
+        item.replication = None
+        failure, item.replication_failure = item.replication_failure, None
+        job = self._new_job(item, COMPLETE_INITIAL_REPLICATION, ends, 0.0)
+        job.settled = True
+        when = _iso(ends + self._wall)
+        if failure is None:
+            item.progress = 100
+            item.state = "Protected"
+        else:
+            errors, percent = failure
+            item.progress = percent
+            item.state = "InitialReplicationFailed"
+            item.health_errors = [_health_error(error, when) for error in errors]
+            job.errors = [_job_error({**error, "creationTime": when}) for error in errors]
+            item.last_failed_enable = job
+        item.allowed_jobs = copy.deepcopy(ALLOWED_JOBS[item.state])
+
+    def _view(self, item: ProtectedItem, now: float) -> tuple[str, list[str] | None, int]:
+        """Return the item's protection state, allowed jobs and replication percentage at ``now``."""
+        job = item.job
+        if job is not None and job.state(now) == "Started":
+            state = job.scenario.running_state
+            return state, copy.deepcopy(ALLOWED_JOBS.get(state, [])), item.progress
+        if item.replication is not None:
+            begins, ends = item.replication
+            span = ends - begins
+            full = 100 if item.replication_failure is None else item.replication_failure[1]
+            percent = full if span <= 0 else int(full * min(1.0, (now - begins) / span))
+            return "InitialReplicationInProgress", ["DisableProtection"], percent
+        return item.state, copy.deepcopy(item.allowed_jobs), item.progress
+
+    def _body(self, item: ProtectedItem, now: float, *, created: bool = False) -> dict[str, Any]:
+        state, allowed, percent = self._view(item, now)
+        if created:
+            state, allowed = "UnprotectedStatesBegin", None
+        wall = self._wall
+        custom = copy.deepcopy(item.properties.get("customProperties") or {})
+        custom.update(
+            {
+                "activeLocation": "Recovery" if _RECOVERY_STATES.match(state) else "Primary",
+                "initialReplicationProgressPercentage": percent,
+                "resyncProgressPercentage": None,
+                "lastReplicationUpdateTime": _iso(now + wall) if percent else None,
+            }
+        )
+        if item.instance_type == "VMwareToAzStackHCI":
+            custom["migrationProgressPercentage"] = 100 if custom["activeLocation"] == "Recovery" else 0
+        source = _guid(item.vault_id, "source")
+        target = _guid(item.vault_id, "target")
+        properties: dict[str, Any] = {
+            "policyName": item.properties.get("policyName"),
+            "replicationExtensionName": item.properties.get("replicationExtensionName"),
+            "correlationId": _guid(item.id, "correlation"),
+            "provisioningState": "Creating" if created else PROVISIONING_STATES.get(state, "Succeeded"),
+            "protectionState": state,
+            "protectionStateDescription": _sentence(state),
+            "testFailoverState": "None",
+            "testFailoverStateDescription": "None",
+            "resynchronizationState": "None",
+            "fabricObjectId": custom.get("fabricDiscoveryMachineId"),
+            "fabricObjectName": custom.get("targetVmName") or item.name,
+            "sourceFabricProviderId": source,
+            "targetFabricProviderId": target,
+            "fabricId": _guid(item.vault_id, "fabric", source),
+            "targetFabricId": _guid(item.vault_id, "fabric", target),
+            "fabricAgentId": _guid(item.vault_id, "agent", source),
+            "targetFabricAgentId": _guid(item.vault_id, "agent", target),
+            # The service sends its booleans as strings.
+            "resyncRequired": "false",
+            "lastSuccessfulPlannedFailoverTime": item.last_failover_time,
+            "lastSuccessfulUnplannedFailoverTime": None,
+            "lastSuccessfulTestFailoverTime": None,
+            "currentJob": None if created or item.job is None else item.job.reference(now, wall),
+            "allowedJobs": allowed,
+            "lastFailedEnableProtectionJob": (
+                item.last_failed_enable.reference(now, wall) if item.last_failed_enable else None
+            ),
+            "lastFailedPlannedFailoverJob": (
+                item.last_failed_failover.reference(now, wall) if item.last_failed_failover else None
+            ),
+            "lastTestFailoverJob": None,
+            "replicationHealth": "Critical"
+            if item.health_errors or state == "InitialReplicationFailed"
+            else "Normal",
+            "healthErrors": copy.deepcopy(item.health_errors),
+            "customProperties": custom,
+        }
+        overrides = copy.deepcopy(item.overrides)
+        custom.update(overrides.pop("customProperties", None) or {})
+        properties.update(overrides)
+        return {
+            "id": item.id,
+            "name": item.name,
+            "type": ITEM_TYPE,
+            "systemData": None,
+            "properties": properties,
+        }
+
+    # -- ARM's calls (the emulator turns ArmError into its error answer) ---------------------------
+
+    def _get(self, sub: str, rg: str, vault: str, name: str) -> ProtectedItem:
+        item = self._items.get(_key(sub, rg, vault, name))
+        if item is None:
+            raise ArmError(
+                404,
+                "ResourceNotFound",
+                f"The Resource '{ITEM_TYPE.split('/')[0]}/replicationVaults/{vault}/protectedItems/{name}' "
+                f"under resource group '{rg}' was not found.",
+            )
+        return item
+
+    def create_or_update(
+        self, sub: str, rg: str, vault: str, name: str, body: Any
+    ) -> tuple[int, dict[str, Any], ItemJob | None]:
+        """
+        ``PUT``: create the item (201, its enable-protection job), or take the request again (200).
+
+        ARM's PUT is create-or-replace and idempotent: a PUT on an existing item answers 200 with it
+        (its writable properties replaced, no new job), so a client that lost the first answer can
+        send it again; an item being removed refuses it (409), and its instance type cannot change.
+
+        :param body: The request's JSON.
+        """
+        properties = _create_properties(body)
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            existing = self._items.get(_key(sub, rg, vault, name))
+            if existing is not None:
+                state, _, _ = self._view(existing, now)
+                if state == "DisablingProtection":
+                    raise _not_allowed("Create or update", existing, state, [])
+                if properties["customProperties"]["instanceType"] != existing.instance_type:
+                    raise ArmError(
+                        400,
+                        "InvalidParameter",
+                        f"The instance type of protected item '{existing.name}' is "
+                        f"'{existing.instance_type}' and cannot change to "
+                        f"'{properties['customProperties']['instanceType']}'.",
+                    )
+                existing.properties = properties
+                return 200, self._body(existing, now), None
+            item = ProtectedItem(sub, rg, vault, name, properties, "UnprotectedStatesBegin", None)
+            item.replication_failure = self._pending_replication_failures.pop(name.lower(), None)
+            item.failover_failure = self._pending_failover_failures.pop(name.lower(), None)
+            self._items[item.key] = item
+            job = self._new_job(item, ENABLE_PROTECTION, now, self.durations.enable_protection)
+            return 201, self._body(item, now, created=True), job
+
+    def planned_failover(self, sub: str, rg: str, vault: str, name: str, body: Any) -> ItemJob:
+        """
+        ``POST .../plannedFailover``: start the item's planned failover job.
+
+        :param body: The request's JSON:
+            ``{"properties": {"customProperties": {"instanceType", "shutdownSourceVM"}}}``.
+        """
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            item = self._get(sub, rg, vault, name)
+            custom = _failover_properties(body)
+            if custom["instanceType"] != item.instance_type:
+                raise ArmError(
+                    400,
+                    "InvalidParameter",
+                    f"The planned failover's instance type '{custom['instanceType']}' does not match "
+                    f"protected item '{item.name}', of instance type '{item.instance_type}'.",
+                )
+            state, allowed, _ = self._view(item, now)
+            if not {"plannedfailover", "restart"} & {job.lower() for job in allowed or []}:
+                raise _not_allowed("PlannedFailover", item, state, allowed)
+            job = self._new_job(item, PLANNED_FAILOVER, now, self.durations.planned_failover)
+            if not custom["shutdownSourceVM"]:
+                job.skipped = frozenset({_SHUTDOWN_TASK})
+            if item.failover_failure is not None:
+                errors, job.failed_task = item.failover_failure
+                job.errors = [_job_error(error) for error in errors]
+                item.failover_failure = None
+            job.details = {
+                "protectedItemDetails": [
+                    {
+                        "protectedItemName": item.name,
+                        "vmName": item.properties["customProperties"].get("targetVmName") or item.name,
+                        "testVmName": None,
+                        "recoveryPointId": f"{item.id}/recoveryPoints/{_guid(job.id, 'point')}",
+                        "recoveryPointTime": _iso(now + self._wall),
+                        "networkName": None,
+                        "subnet": None,
+                    }
+                ]
+            }
+            return job
+
+    def delete(self, sub: str, rg: str, vault: str, name: str, force: bool) -> ItemJob | None:
+        """
+        ``DELETE``: start the disable-protection job; ``None`` when there is no such item (ARM: 204).
+
+        Allowed when ``allowedJobs`` has ``DisableProtection``, or always with ``forceDelete=true``
+        (a running job is then cancelled). A delete of an item being removed answers with the removal
+        under way, as ARM's DELETE is idempotent.
+
+        :param force: ``forceDelete=true``.
+        """
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            item = self._items.get(_key(sub, rg, vault, name))
+            if item is None:
+                return None
+            state, allowed, _ = self._view(item, now)
+            running = item.job if item.job is not None and item.job.state(now) == "Started" else None
+            if running is not None and running.scenario is DISABLE_PROTECTION:
+                return running
+            if not force and "disableprotection" not in {job.lower() for job in allowed or []}:
+                raise _not_allowed("DisableProtection", item, state, allowed)
+            if running is not None:
+                running.cancelled_at = now
+                running.settled = True
+            item.replication = None
+            return self._new_job(item, DISABLE_PROTECTION, now, self.durations.disable_protection)
+
+    def get(self, sub: str, rg: str, vault: str, name: str) -> dict[str, Any]:
+        """``GET`` an item (raises ArmError 404 when there is none)."""
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            return self._body(self._get(sub, rg, vault, name), now)
+
+    def list_items(self, sub: str, rg: str, vault: str) -> list[dict[str, Any]]:
+        """Return a vault's items, in the order they were created."""
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            vault_key = (sub.lower(), rg.lower(), vault.lower())
+            return [self._body(item, now) for key, item in self._items.items() if key[:3] == vault_key]
+
+    def list_jobs(self, sub: str, rg: str, vault: str) -> list[dict[str, Any]]:
+        """Return a vault's item jobs, newest first, as the service lists them (no tasks, errors, details)."""
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            vault_key = (sub.lower(), rg.lower(), vault.lower())
+            jobs = [job for job in self._jobs.values() if job.item_key[:3] == vault_key]
+            jobs.sort(key=lambda job: (job.started, job.seq), reverse=True)
+            return [job.body(now, self._wall, listed=True) for job in jobs]
+
+    def job(self, sub: str, rg: str, vault: str, name: str) -> dict[str, Any] | None:
+        """Return a job of an item action in this vault; ``None`` when there is none."""
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            job = self._jobs.get(name.lower())
+            if job is None or job.item_key[:3] != (sub.lower(), rg.lower(), vault.lower()):
+                return None
+            return job.body(now, self._wall)
+
+    def operation(self, operation_id: str, resource_id: str) -> tuple[bool, dict[str, Any] | None]:
+        """
+        Return an item action's operation (``{jobGuid}_{vaultGuid}``): whether known, and its status.
+
+        The status is ``None`` while the operation runs.
+
+        :param operation_id: The operation id.
+        :param resource_id: The operation's resource id (the URL's path).
+        """
+        job_name, _, suffix = operation_id.partition("_")
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            job = self._jobs.get(job_name.lower())
+            if job is None or suffix.lower() != vault_guid(job.vault_id):
+                return False, None
+            return True, job.operation_status(now, self._wall, resource_id)
+
+    # -- scripting and inspection (the emulator's Python API) --------------------------------------
+
+    def _find(self, name: str, sub: str | None, rg: str | None, vault: str | None) -> ProtectedItem | None:
+        found = [
+            item
+            for key, item in self._items.items()
+            if key[3] == name.lower()
+            and (sub is None or key[0] == sub.lower())
+            and (rg is None or key[1] == rg.lower())
+            and (vault is None or key[2] == vault.lower())
+        ]
+        if len(found) > 1:
+            raise ValueError(
+                f"{len(found)} protected items are named {name!r}: name the vault and resource group"
+            )
+        return found[0] if found else None
+
+    def add(
+        self,
+        sub: str,
+        rg: str,
+        vault: str,
+        name: str,
+        *,
+        protection_state: str,
+        instance_type: str,
+        allowed_jobs: list[str] | None,
+        properties: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Seed an item in any state (no job runs); return its body."""
+        now = time.monotonic()
+        overrides = copy.deepcopy(properties or {})
+        custom = overrides.pop("customProperties", None) or {}
+        request = {
+            "policyName": overrides.pop("policyName", f"{vault}{instance_type.lower()}policy"),
+            "replicationExtensionName": overrides.pop("replicationExtensionName", f"{vault}-extension"),
+            "customProperties": {**_example_custom_properties(sub, rg, name, instance_type), **custom},
+        }
+        if allowed_jobs is None:
+            allowed_jobs = copy.deepcopy(ALLOWED_JOBS.get(protection_state, []))
+        # Read-only custom properties given (a percentage, the active location) win over computed ones.
+        overrides["customProperties"] = custom
+        item = ProtectedItem(
+            sub, rg, vault, name, request, protection_state, allowed_jobs, overrides=overrides
+        )
+        item.progress = 0 if protection_state in _BEFORE_REPLICATION else 100
+        if protection_state == "InitialReplicationFailed":
+            item.health_errors = [
+                _health_error(error, _iso(now + self._wall)) for error in DEFAULT_HEALTH_ERRORS
+            ]
+        if _RECOVERY_STATES.match(protection_state):
+            item.last_failover_time = _iso(now + self._wall)
+        with self._lock:
+            self._advance(now)
+            self._items[item.key] = item
+            return self._body(item, now)
+
+    def body_of(self, name: str, sub: str | None, rg: str | None, vault: str | None) -> dict[str, Any] | None:
+        """Return an item's body now; ``None`` when there is none."""
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            item = self._find(name, sub, rg, vault)
+            return None if item is None else self._body(item, now)
+
+    def jobs_of(self, name: str, rg: str | None, vault: str | None) -> list[dict[str, Any]]:
+        """Every job run on items of that name (removed ones too), oldest first."""
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            jobs = [
+                job
+                for job in self._jobs.values()
+                if job.item_key[3] == name.lower()
+                and (rg is None or job.item_key[1] == rg.lower())
+                and (vault is None or job.item_key[2] == vault.lower())
+            ]
+            jobs.sort(key=lambda job: (job.started, job.seq))
+            return [job.body(now, self._wall) for job in jobs]
+
+    def fail_initial_replication(
+        self, name: str, health_errors: list[dict[str, Any]], percent: int, rg: str | None, vault: str | None
+    ) -> None:
+        """Make the item's initial replication (or the next item of that name's) fail at ``percent``."""
+        failure = ([dict(error) for error in health_errors], percent)
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            item = self._find(name, None, rg, vault)
+            if item is None:
+                self._pending_replication_failures[name.lower()] = failure
+                return
+            state, _, done = self._view(item, now)
+            if item.replication is not None and done >= percent:
+                raise ValueError(f"the initial replication of {name!r} is already past {percent}%")
+            if state not in ("UnprotectedStatesBegin", "EnablingProtection", "InitialReplicationInProgress"):
+                raise ValueError(f"protected item {name!r} is {state}: its initial replication has ended")
+            item.replication_failure = failure
+            if item.replication is not None:
+                begins, ends = item.replication
+                item.replication = (begins, begins + (ends - begins) * percent / 100)
+
+    def fail_planned_failover(
+        self, name: str, errors: list[dict[str, Any]], task: str, rg: str | None, vault: str | None
+    ) -> None:
+        """Make the item's running planned failover (or its next one) fail at ``task``."""
+        if task not in PLANNED_FAILOVER.tasks:
+            raise ValueError(f"task must be one of {PLANNED_FAILOVER.tasks}, not {task!r}")
+        failure = ([dict(error) for error in errors], task)
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            item = self._find(name, None, rg, vault)
+            if item is None:
+                self._pending_failover_failures[name.lower()] = failure
+                return
+            job = item.job
+            if job is not None and job.scenario is PLANNED_FAILOVER and job.state(now) == "Started":
+                job.errors, job.failed_task = [_job_error(error) for error in failure[0]], task
+            else:
+                item.failover_failure = failure
+
+
+def _not_allowed(action: str, item: ProtectedItem, state: str, allowed: list[str] | None) -> ArmError:
+    return ArmError(
+        409,
+        "OperationNotAllowed",
+        f"The operation '{action}' is not allowed on protected item '{item.name}' in protection state "
+        f"'{state}' ({_sentence(state)}); allowed jobs: {allowed if allowed is not None else 'none'}.",
+    )
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ArmError(
+            400, "InvalidRequestContent", f"The request content is invalid: '{where}' must be an object."
+        )
+    return value
+
+
+def _create_properties(body: Any) -> dict[str, Any]:
+    properties = _object(_object(body, "$").get("properties"), "properties")
+    for required in ("policyName", "replicationExtensionName"):
+        if not isinstance(properties.get(required), str) or not properties[required]:
+            raise ArmError(400, "InvalidParameter", f"The property 'properties.{required}' is required.")
+    custom = _object(properties.get("customProperties"), "properties.customProperties")
+    if custom.get("instanceType") not in INSTANCE_TYPES:
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            f"The instance type '{custom.get('instanceType')}' is not supported; supported: "
+            f"{', '.join(INSTANCE_TYPES)}.",
+        )
+    return {
+        "policyName": properties["policyName"],
+        "replicationExtensionName": properties["replicationExtensionName"],
+        "customProperties": copy.deepcopy(custom),
+    }
+
+
+def _failover_properties(body: Any) -> dict[str, Any]:
+    properties = _object(_object(body, "$").get("properties"), "properties")
+    custom = _object(properties.get("customProperties"), "properties.customProperties")
+    if not isinstance(custom.get("shutdownSourceVM"), bool):
+        raise ArmError(
+            400,
+            "InvalidParameter",
+            "The property 'properties.customProperties.shutdownSourceVM' must be a boolean.",
+        )
+    return custom
+
+
+def _example_custom_properties(sub: str, rg: str, name: str, instance_type: str) -> dict[str, Any]:
+    """Return what a real enable-replication request carries, for a seeded item."""
+    group = f"/subscriptions/{sub}/resourceGroups/{rg}"
+    cluster = f"{group}/providers/Microsoft.AzureStackHCI/clusters/hci-cluster-01"
+    return {
+        "instanceType": instance_type,
+        "targetHciClusterId": cluster,
+        "targetArcClusterCustomLocationId": (
+            f"{group}/providers/Microsoft.ExtendedLocation/customLocations/hci-cl"
+        ),
+        "fabricDiscoveryMachineId": f"{group}/providers/Microsoft.OffAzure/HyperVSites/site1/machines/{name}",
+        "disksToInclude": [],
+        "nicsToInclude": [],
+        "targetVmName": name.split("_")[0][:15] or name,
+        "targetResourceGroupId": group,
+        "storageContainerId": f"{group}/providers/Microsoft.AzureStackHCI/storageContainers/container1",
+        "hyperVGeneration": "2",
+        "runAsAccountId": f"{group}/providers/Microsoft.OffAzure/HyperVSites/site1/runAsAccounts/account1",
+        "sourceFabricAgentName": "source-appliance",
+        "targetFabricAgentName": "target-appliance",
+        "customLocationRegion": "eastus",
+    }
