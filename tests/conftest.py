@@ -22,6 +22,15 @@ def emulator(data_replication_emulator):
     return data_replication_emulator
 
 
+@pytest.fixture(autouse=True)
+def _fresh_read_pacing():
+    """Each test paces reads from scratch: a pacer a 429 left at the floor stays with its own test."""
+    from airflow_provider_datareplication import pipeline
+
+    pipeline._SHARED_PACERS.clear()
+    yield
+
+
 def _tracked_changes() -> str | None:
     """A digest of every change to tracked files (``None`` outside a git checkout)."""
     import hashlib

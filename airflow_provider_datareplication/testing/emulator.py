@@ -440,6 +440,16 @@ class DataReplicationEmulator:
         self.arm_read_limit = arm_read_limit
         self.retry_after = retry_after
         self.page_size = page_size
+        # What reset() goes back to.
+        self._settings = {
+            "token_lifetime": token_lifetime,
+            "unknown_operations": unknown_operations,
+            "auto_progress": auto_progress,
+            "arm_read_limit": arm_read_limit,
+            "retry_after": retry_after,
+            "page_size": page_size,
+        }
+        self._item_durations = item_durations
         #: The protected items and the jobs their actions run.
         self.items = ProtectedItemStore(item_durations)
         self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
@@ -483,7 +493,10 @@ class DataReplicationEmulator:
         self._server = server
         self._imds = _PlainServer(("127.0.0.1", 0), ImdsHandler)
         for target, name in ((server, "datareplication-emulator"), (self._imds, "datareplication-imds")):
-            threading.Thread(target=target.serve_forever, name=name, daemon=True).start()
+            # A short poll, so stop() returns at once (serve_forever checks for it every 0.5 s by default).
+            threading.Thread(
+                target=target.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+            ).start()
         return self
 
     def stop(self) -> None:
@@ -836,6 +849,24 @@ class DataReplicationEmulator:
         """Remove every pending fault."""
         with self._lock:
             self._faults.clear()
+
+    def reset(self) -> None:
+        """
+        Go back to the state of a fresh emulator: no scripts, faults, items, counters; full read buckets.
+
+        Settings changed since it was built go back to what it was built with; the server, its port,
+        its certificates and its secret stay (tokens already issued stay valid). One emulator can so
+        serve a whole test session, reset between tests.
+        """
+        with self._lock:
+            for name, value in self._settings.items():
+                setattr(self, name, value)
+            self.items = ProtectedItemStore(self._item_durations)
+            self._scripts.clear()
+            self._job_scripts.clear()
+            self._faults.clear()
+            self._buckets.clear()
+        self.reset_counters()
 
     def reset_counters(self) -> None:
         """Forget recorded requests and counters (tokens stay valid)."""
