@@ -1,18 +1,41 @@
 """
 The azure-core pipelines the hooks send through, and the few rules azure-core lacks.
 
-azure-core already retries, sleeps on ``Retry-After``, refreshes bearer tokens before they
-expire, refuses tokens over plain http and stamps request ids. What it does not do, and this
-module adds, each as a module-level policy class:
+Each client (:class:`ArmClient`, :class:`AsyncArmClient`) is azure-core's ``PipelineClient``
+(``AsyncPipelineClient``) with azure-core's standard chain, configured as azure-mgmt-core
+configures an ARM client: request ids, ``Accept`` and this provider's user agent, proxy settings,
+content decoding, redirects (a redirect to another host drops the token:
+``SensitiveHeaderCleanupPolicy``), retries, ARM's bearer-token policy (tokens refreshed before
+they expire, with the credential's ``refresh_on`` hint; continuous access evaluation's claims
+challenges answered; never a token over plain http), distributed tracing, and HTTP logging with
+its redaction (azure-mgmt-core's ``ARMHttpLoggingPolicy``). Proxies come from the environment
+(``HTTPS_PROXY``, ``NO_PROXY``), as requests and aiohttp (``trust_env``) read it.
+
+Not azure-mgmt-core's ``ARMPipelineClient`` itself: its one addition to that chain, which no
+setting turns off, is ``ARMAutoResourceProviderRegistrationPolicy``. On a 409
+``MissingSubscriptionRegistration`` it registers the resource provider in the subscription (a
+write, needing a role a status reader should not hold) and then polls every 10 s, outside the
+call's timeout, until the registration completes. A waiter that meets that 409 is pointed at the
+wrong subscription: it fails at once with ARM's error.
+
+What azure-core does not do, and this module adds through the chain's extension points:
 
 - retry only the transient statuses (azure-core retries any status that carries ``Retry-After``,
   a 401 or 404 included), with jittered backoff; ``retry-after-ms`` / ``x-ms-retry-after-ms``
   win over ``Retry-After`` (ARM's precedence), and a ``Retry-After`` too long to sleep through
-  inside one call is handed back to the caller instead;
+  inside one call is handed back to the caller instead (the configured retry policy);
+- when ARM refuses a token (401: expired early, revoked), get a fresh one from a fresh credential
+  and send once more (the bearer policy's ``on_challenge``);
 - pace retries under the :class:`~airflow_provider_datareplication.pipeline.ReadPacer` of their
   subscription, let every reader of the subscription honour a ``Retry-After``, and let the pacer
-  follow the reads ARM says are left in its bucket;
-- when ARM refuses a token (401: expired early, revoked), get a fresh one and send once more.
+  follow the reads ARM says are left in its bucket (a per-retry policy: after the bearer policy,
+  the last that can wait before the transport);
+- keep the HTTP logging policies' request and response headers, of the pipelines and of the
+  credentials' own token requests, out of task logs unless the connection's ``http_logging`` asks
+  for them (each policy is given a logger that is never enabled; no logger of the process changes);
+- hand back an answer whose body is not what its content type says (a gateway's HTML page sent as
+  JSON), which azure-core's ``ContentDecodePolicy`` turns into ``DecodeError``: the hooks judge every
+  answer themselves, its status and ARM's error with the request ids.
 
 Imported only when a client is built: it imports azure-core, azure-mgmt-core and aiohttp.
 """
@@ -22,35 +45,52 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from azure.core.exceptions import AzureError, ClientAuthenticationError
+from azure.core import AsyncPipelineClient, PipelineClient
+from azure.core.configuration import Configuration
+from azure.core.exceptions import AzureError, ClientAuthenticationError, DecodeError, IncompleteReadError
 from azure.core.pipeline.policies import (
     AsyncHTTPPolicy,
+    AsyncRedirectPolicy,
     AsyncRetryPolicy,
+    CustomHookPolicy,
     HeadersPolicy,
     HTTPPolicy,
+    NetworkTraceLoggingPolicy,
+    ProxyPolicy,
+    RedirectPolicy,
     RequestIdPolicy,
     RetryPolicy,
     UserAgentPolicy,
 )
-from azure.mgmt.core import ARMPipelineClient, AsyncARMPipelineClient
-from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, AsyncARMChallengeAuthenticationPolicy
+from azure.mgmt.core.policies import (
+    ARMChallengeAuthenticationPolicy,
+    ARMHttpLoggingPolicy,
+    AsyncARMChallengeAuthenticationPolicy,
+)
 
 from airflow_provider_datareplication.exceptions import (
+    REQUEST_ID_HEADERS,
     TRANSIENT_STATUS_CODES,
     AzureDataReplicationAuthError,
     AzureDataReplicationError,
     AzureDataReplicationTransientError,
 )
-from airflow_provider_datareplication.pipeline import reads_left, retry_after_seconds
+from airflow_provider_datareplication.pipeline import (
+    GLOBAL_READS_LEFT_HEADER,
+    HTTP_LOGGING_OFF,
+    reads_left,
+    retry_after_seconds,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
 
-    from azure.core.credentials import AccessToken
+    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
     from azure.core.pipeline import PipelineRequest, PipelineResponse
+    from azure.core.rest import AsyncHttpResponse, HttpRequest, HttpResponse
 
     from airflow_provider_datareplication.pipeline import ReadPacer, ReadPacers, RequestSettings
 
@@ -70,10 +110,12 @@ class _RenewableBase:
     """
     The connection's azure-identity credential, replaced by a fresh one when ARM refuses its token.
 
-    azure-identity caches a token until it nears its expiry and has no way to drop it: after ARM
-    refuses one early (revoked, or expired by ARM's clock), asking the same credential again
-    would hand back the same token. A fresh credential starts with an empty cache.
+    azure-identity caches a token until it nears its expiry (or its ``refresh_on``) and has no way
+    to drop it: after ARM refuses one early (revoked, or expired by ARM's clock), asking the same
+    credential again would hand back the same token. A fresh credential starts with an empty cache.
     Replaced credentials are closed with this one, not before: calls under way may still use them.
+
+    :param build: Builds a fresh azure-identity credential.
     """
 
     def __init__(self, build: Callable[[], Any]) -> None:
@@ -90,9 +132,14 @@ class _RenewableBase:
         self.has_issued = True
 
     def _replace(self, refused: str) -> bool:
-        """Start a fresh credential unless another call already did for this token."""
+        """
+        Start a fresh credential, unless the refused token is not the current credential's latest.
+
+        Calls refused together with one token replace the credential once: the others find it
+        replaced already (and its first token not yet issued, or another one).
+        """
         with self._lock:
-            if self._issued is not None and self._issued != _digest(refused):
+            if self._issued != _digest(refused):
                 return False
             self._retired.append(self._credential)
             self._credential = self._build()
@@ -101,11 +148,38 @@ class _RenewableBase:
 
 
 class RenewableCredential(_RenewableBase):
-    """A sync :class:`_RenewableBase` (``azure.identity`` credentials)."""
+    """A sync :class:`_RenewableBase` (``azure.identity`` credentials): a token credential with token info."""
 
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        """Get a token from the current credential (cached by it)."""
-        token: AccessToken = self._credential.get_token(*scopes, **kwargs)
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        """
+        Get a token from the current credential (cached by it).
+
+        :param scopes: The scopes asked for.
+        :param claims: Claims a challenge asked for.
+        :param tenant_id: Another tenant to ask in.
+        :param enable_cae: Ask for a token that supports continuous access evaluation.
+        """
+        token: AccessToken = self._credential.get_token(
+            *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kwargs
+        )
+        self._issued_now(token.token)
+        return token
+
+    def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+        """
+        Get a token and its details from the current credential: its ``refresh_on`` hint included.
+
+        :param scopes: The scopes asked for.
+        :param options: azure-core's token request options (claims, tenant, CAE).
+        """
+        token: AccessTokenInfo = self._credential.get_token_info(*scopes, options=options)
         self._issued_now(token.token)
         return token
 
@@ -124,13 +198,53 @@ class RenewableCredential(_RenewableBase):
                 credential.close()
         self._retired.clear()
 
+    def __enter__(self) -> RenewableCredential:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        self.close()
+
 
 class AsyncRenewableCredential(_RenewableBase):
     """An asyncio :class:`_RenewableBase` (``azure.identity.aio`` credentials)."""
 
-    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        """Get a token from the current credential (cached by it)."""
-        token: AccessToken = await self._credential.get_token(*scopes, **kwargs)
+    async def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        """
+        Get a token from the current credential (cached by it).
+
+        :param scopes: The scopes asked for.
+        :param claims: Claims a challenge asked for.
+        :param tenant_id: Another tenant to ask in.
+        :param enable_cae: Ask for a token that supports continuous access evaluation.
+        """
+        token: AccessToken = await self._credential.get_token(
+            *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kwargs
+        )
+        self._issued_now(token.token)
+        return token
+
+    async def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
+        """
+        Get a token and its details from the current credential: its ``refresh_on`` hint included.
+
+        :param scopes: The scopes asked for.
+        :param options: azure-core's token request options (claims, tenant, CAE).
+        """
+        token: AccessTokenInfo = await self._credential.get_token_info(*scopes, options=options)
         self._issued_now(token.token)
         return token
 
@@ -165,36 +279,94 @@ def _refused_token(request: PipelineRequest[Any]) -> str:
     return header.partition(" ")[2]
 
 
-class ArmAuthenticationPolicy(ARMChallengeAuthenticationPolicy):
-    """ARM's bearer-token policy; a call whose token ARM refuses (401) is sent once more with a fresh one."""
+def _first_renewal(request: PipelineRequest[Any]) -> bool:
+    """Whether this call may still replace its refused token (once per call, across its retries)."""
+    if request.context.get(_RENEWED):
+        return False
+    request.context[_RENEWED] = True
+    return True
 
-    _credential: RenewableCredential
+
+def _unchallenged_401(response: PipelineResponse[Any, Any]) -> bool:
+    """Tell a 401 without ``WWW-Authenticate``: azure-core's bearer policy calls no ``on_challenge``."""
+    http_response = response.http_response
+    return http_response.status_code == 401 and "WWW-Authenticate" not in http_response.headers
+
+
+class ArmAuthenticationPolicy(ARMChallengeAuthenticationPolicy):
+    """
+    ARM's bearer-token policy; a call whose token ARM refuses (401) is sent once more with a fresh one.
+
+    A claims challenge (continuous access evaluation) is answered by azure-mgmt-core's policy, with
+    the same credential; any other 401 replaces the credential, once per call. A second 401 in a row
+    is the call's answer.
+
+    :param credential: The connection's credential.
+    :param scopes: The scopes of ARM tokens.
+    """
+
+    def __init__(self, credential: RenewableCredential, *scopes: str, **kwargs: Any) -> None:
+        super().__init__(credential, *scopes, **kwargs)
+        self._renewable = credential
+        self._renewal_scopes = scopes
+
+    def on_challenge(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> bool:
+        """
+        Answer ARM's 401: a claims challenge as azure-mgmt-core does, else with a fresh credential's token.
+
+        :param request: The request ARM refused.
+        :param response: ARM's 401.
+        :return: Whether to send the request again (it carries a new token).
+        """
+        if super().on_challenge(request, response):
+            return True
+        if not _first_renewal(request):
+            return False
+        self._renewable.renew(_refused_token(request))
+        self.authorize_request(request, *self._renewal_scopes)
+        return True
 
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
-        """Send; on a first 401 of this call, renew the credential and send once more."""
+        """Send as azure-core does; a 401 without a challenge header is answered as one with it."""
         response = super().send(request)
-        if response.http_response.status_code == 401 and not request.context.get(_RENEWED):
-            request.context[_RENEWED] = True
-            self._credential.renew(_refused_token(request))
-            self._token = None
-            self.on_request(request)
+        if _unchallenged_401(response) and self.on_challenge(request, response):
             response = self.next.send(request)
         return response
 
 
 class AsyncArmAuthenticationPolicy(AsyncARMChallengeAuthenticationPolicy):
-    """The asyncio :class:`ArmAuthenticationPolicy`."""
+    """
+    The asyncio :class:`ArmAuthenticationPolicy`.
 
-    _credential: AsyncRenewableCredential
+    :param credential: The connection's asyncio credential.
+    :param scopes: The scopes of ARM tokens.
+    """
+
+    def __init__(self, credential: AsyncRenewableCredential, *scopes: str, **kwargs: Any) -> None:
+        super().__init__(credential, *scopes, **kwargs)
+        self._renewable = credential
+        self._renewal_scopes = scopes
+
+    async def on_challenge(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> bool:
+        """
+        Answer ARM's 401: a claims challenge as azure-mgmt-core does, else with a fresh credential's token.
+
+        :param request: The request ARM refused.
+        :param response: ARM's 401.
+        :return: Whether to send the request again (it carries a new token).
+        """
+        if await super().on_challenge(request, response):
+            return True
+        if not _first_renewal(request):
+            return False
+        await self._renewable.renew(_refused_token(request))
+        await self.authorize_request(request, *self._renewal_scopes)
+        return True
 
     async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
-        """Send; on a first 401 of this call, renew the credential and send once more."""
+        """Send as azure-core does; a 401 without a challenge header is answered as one with it."""
         response = await super().send(request)
-        if response.http_response.status_code == 401 and not request.context.get(_RENEWED):
-            request.context[_RENEWED] = True
-            await self._credential.renew(_refused_token(request))
-            self._token = None
-            await self.on_request(request)
+        if _unchallenged_401(response) and await self.on_challenge(request, response):
             response = await self.next.send(request)
         return response
 
@@ -255,10 +427,12 @@ def _observe(pacer: ReadPacer, response: PipelineResponse[Any, Any]) -> None:
 
 class ReadPacingPolicy(HTTPPolicy):
     """
-    Last before the wire: paces a call's retries, and holds every reader back on a ``Retry-After``.
+    Paces a call's retries, and holds every reader back on a ``Retry-After``.
 
-    A call's first attempt is paced by the hook before it enters the pipeline, so a paced wait
-    holds no request open.
+    A per-retry policy: after the retry and bearer policies, the last that waits before the wire
+    (only logging, tracing and the sensitive-header clean-up follow, none of which waits). A call's
+    first attempt is paced by the hook before it enters the pipeline, so a paced wait holds no
+    request open.
 
     :param pacers: The read pacers of the connection's principal.
     """
@@ -300,12 +474,86 @@ def _user_agent() -> str:
     return f"airflow-provider-datareplication/{__version__}"
 
 
-def _common_policies() -> list[Any]:
-    return [
-        RequestIdPolicy(),
-        HeadersPolicy({"Accept": "application/json"}),
-        UserAgentPolicy(base_user_agent=_user_agent()),
-    ]
+def _undecoded(err: DecodeError) -> Any:
+    """Return the answer azure-core's ``ContentDecodePolicy`` could not decode; re-raise anything else."""
+    if isinstance(err, IncompleteReadError) or err.response is None:
+        raise err
+    return err.response
+
+
+class ArmClient(PipelineClient["HttpRequest", "HttpResponse"]):
+    """
+    azure-core's pipeline client, handing back every answer as it came.
+
+    The standard chain's ``ContentDecodePolicy`` raises ``DecodeError`` for a body its content type
+    does not describe (a gateway's HTML page sent as JSON, or with no content type at all). The
+    hooks judge every answer themselves (its status, ARM's error, the request ids), so that answer
+    is handed back as any other.
+    """
+
+    def send_request(self, request: HttpRequest, *, stream: bool = False, **kwargs: Any) -> HttpResponse:
+        """
+        Send a request through the pipeline; return its answer, whatever its body.
+
+        :param request: The request.
+        :param stream: Leave the body unread.
+        """
+        try:
+            return super().send_request(request, stream=stream, **kwargs)
+        except DecodeError as err:
+            return cast("HttpResponse", _undecoded(err))
+
+
+class AsyncArmClient(AsyncPipelineClient["HttpRequest", "AsyncHttpResponse"]):
+    """The asyncio :class:`ArmClient`."""
+
+    async def send_request(
+        self, request: HttpRequest, *, stream: bool = False, **kwargs: Any
+    ) -> AsyncHttpResponse:
+        """
+        Send a request through the pipeline; return its answer, whatever its body.
+
+        :param request: The request.
+        :param stream: Leave the body unread.
+        """
+        try:
+            return await super().send_request(request, stream=stream, **kwargs)
+        except DecodeError as err:
+            return cast("AsyncHttpResponse", _undecoded(err))
+
+
+def _arm_configuration(
+    *, authentication: Any, retry: Any, redirect: Any, http_logging: bool
+) -> Configuration[Any, Any]:
+    """
+    azure-core's standard policies, configured as azure-mgmt-core configures an ARM client.
+
+    The pipeline client places them: request id, headers, user agent, proxy, content decoding,
+    redirect, retry, authentication, custom hook, (per-retry policies), network trace logging,
+    distributed tracing, sensitive-header clean-up, HTTP logging.
+    """
+    config: Configuration[Any, Any] = Configuration()
+    config.request_id_policy = RequestIdPolicy()
+    config.headers_policy = HeadersPolicy({"Accept": "application/json"})
+    config.user_agent_policy = UserAgentPolicy(base_user_agent=_user_agent())
+    config.proxy_policy = ProxyPolicy()
+    config.redirect_policy = redirect
+    config.retry_policy = retry
+    config.authentication_policy = authentication
+    config.custom_hook_policy = CustomHookPolicy()
+    config.logging_policy = NetworkTraceLoggingPolicy()
+    config.http_logging_policy = _http_logging_policy(http_logging)
+    return config
+
+
+def _http_logging_policy(enabled: bool) -> ARMHttpLoggingPolicy:
+    """azure-mgmt-core's HTTP logging policy; off, it is given a logger that is never enabled."""
+    policy = ARMHttpLoggingPolicy(logger=None if enabled else HTTP_LOGGING_OFF)
+    # What support asks for and what paces the reads, shown rather than redacted (none is a secret).
+    policy.allowed_header_names.update(
+        {*REQUEST_ID_HEADERS, GLOBAL_READS_LEFT_HEADER, "retry-after-ms", "x-ms-retry-after-ms"}
+    )
+    return policy
 
 
 def build_client(
@@ -316,9 +564,10 @@ def build_client(
     settings: RequestSettings,
     pacers: ReadPacers,
     ca_bundle: str | None = None,
-) -> ARMPipelineClient[Any, Any]:
+    http_logging: bool = False,
+) -> ArmClient:
     """
-    Build the sync ARM client: requests transport, retries, bearer token, request ids, pacing.
+    Build the sync ARM client: requests transport, azure-core's standard chain, ARM's policies, pacing.
 
     :param base_url: The ARM endpoint.
     :param credential: The connection's credential (reused, so its token is cached).
@@ -326,17 +575,20 @@ def build_client(
     :param settings: Timeouts and retry budget.
     :param pacers: Read pacing and ``Retry-After`` memory, per subscription.
     :param ca_bundle: CA certificates to trust instead of the system's.
+    :param http_logging: Log each request's and answer's headers (azure-core's HTTP logging policy,
+        at INFO; ``Authorization`` redacted).
     """
     from azure.core.pipeline.transport import RequestsTransport
 
-    policies = [
-        *_common_policies(),
-        ArmRetryPolicy(**_retry_kwargs(settings)),
-        ArmAuthenticationPolicy(credential, token_scope),
-        ReadPacingPolicy(pacers),
-    ]
+    config = _arm_configuration(
+        authentication=ArmAuthenticationPolicy(credential, token_scope),
+        retry=ArmRetryPolicy(**_retry_kwargs(settings)),
+        redirect=RedirectPolicy(),
+        http_logging=http_logging,
+    )
     transport = RequestsTransport(connection_verify=ca_bundle or True, **settings.transport_kwargs())
-    return ARMPipelineClient(base_url, policies=policies, transport=transport)
+    pacing = [ReadPacingPolicy(pacers)]
+    return ArmClient(base_url, config=config, per_retry_policies=pacing, transport=transport)
 
 
 def new_aiohttp_session(ca_bundle: str | None = None, *, limit: int = 100) -> Any:
@@ -344,7 +596,8 @@ def new_aiohttp_session(ca_bundle: str | None = None, *, limit: int = 100) -> An
     Open an ``aiohttp.ClientSession`` whose pool trusts ``ca_bundle`` (or the system's CAs).
 
     The trust goes on the connector, built once: azure-core's ``connection_verify=<path>`` would
-    build an SSL context per request, and with it a new connection each time.
+    build an SSL context per request, and with it a new connection each time. The session reads
+    proxies from the environment (``trust_env``), as requests does.
 
     :param ca_bundle: CA certificates to trust instead of the system's.
     :param limit: Most connections open at once.
@@ -366,9 +619,10 @@ def build_async_client(
     settings: RequestSettings,
     pacers: ReadPacers,
     ca_bundle: str | None = None,
-) -> AsyncARMPipelineClient[Any, Any]:
+    http_logging: bool = False,
+) -> AsyncArmClient:
     """
-    Build the asyncio ARM client: aiohttp transport, retries, bearer token, request ids, pacing.
+    Build the asyncio ARM client: aiohttp transport, azure-core's standard chain, ARM's policies, pacing.
 
     One client serves every trigger of a connection in a triggerer: its bearer-token policy asks
     for one token for all of them, its aiohttp session is their one connection pool.
@@ -379,21 +633,24 @@ def build_async_client(
     :param settings: Timeouts and retry budget.
     :param pacers: Read pacing and ``Retry-After`` memory, per subscription.
     :param ca_bundle: CA certificates to trust instead of the system's.
+    :param http_logging: Log each request's and answer's headers (azure-core's HTTP logging policy,
+        at INFO; ``Authorization`` redacted).
     """
     from azure.core.pipeline.transport import AioHttpTransport
 
-    policies = [
-        *_common_policies(),
-        AsyncArmRetryPolicy(**_retry_kwargs(settings)),
-        AsyncArmAuthenticationPolicy(credential, token_scope),
-        AsyncReadPacingPolicy(pacers),
-    ]
+    config = _arm_configuration(
+        authentication=AsyncArmAuthenticationPolicy(credential, token_scope),
+        retry=AsyncArmRetryPolicy(**_retry_kwargs(settings)),
+        redirect=AsyncRedirectPolicy(),
+        http_logging=http_logging,
+    )
     transport = AioHttpTransport(
         session=new_aiohttp_session(ca_bundle, limit=settings.max_connections),
         session_owner=True,
         **settings.transport_kwargs(),
     )
-    return AsyncARMPipelineClient(base_url, policies=policies, transport=transport)
+    pacing = [AsyncReadPacingPolicy(pacers)]
+    return AsyncArmClient(base_url, config=config, per_retry_policies=pacing, transport=transport)
 
 
 def translate_azure_error(err: AzureError, what: str, *, had_token: bool) -> AzureDataReplicationError:

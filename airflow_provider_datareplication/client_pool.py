@@ -182,6 +182,7 @@ class AsyncClientPool:
                 settings=settings,
                 pacers=pacers,
                 ca_bundle=connection.ca_bundle,
+                http_logging=connection.http_logging,
             )
             shared = self._shared[key] = _Shared(key, client, credential, pacers, connection)
             # After the first client is built, so its modules and Airflow's connection machinery

@@ -113,6 +113,12 @@ def _as_bool(value: Any, *, parameter: str) -> bool:
     raise ValueError(f"{parameter} must be true or false, got {value!r}")
 
 
+def _http_logging(value: Any) -> bool:
+    from airflow_provider_datareplication.pipeline import http_logging_configured
+
+    return _as_bool(value or False, parameter="http_logging") or http_logging_configured()
+
+
 def _positive_number(value: Any, *, parameter: str) -> float | None:
     if value in (None, ""):
         return None
@@ -269,6 +275,9 @@ class AzureDataReplicationConnection:
     :param max_reads_per_second: Most status reads per second per subscription that one process
         sends for this principal: the ceiling of its adaptive pace (ARM allows about 25 per second
         per principal and subscription, shared with everything else the principal does).
+    :param http_logging: Log the headers of every request and answer, the credential's token
+        requests included (azure-core's HTTP logging policy, at INFO): the ``http_logging`` extra,
+        or ``[azure_data_replication] http_logging`` for every connection (both off by default).
     """
 
     conn_id: str
@@ -288,6 +297,7 @@ class AzureDataReplicationConnection:
     ca_bundle: str | None = None
     request_timeout: float | None = None
     max_reads_per_second: float = DEFAULT_MAX_READS_PER_SECOND
+    http_logging: bool = False
 
     @classmethod
     def from_connection(cls, conn: Any) -> AzureDataReplicationConnection:
@@ -393,6 +403,7 @@ class AzureDataReplicationConnection:
                 extra("max_reads_per_second"), parameter="max_reads_per_second"
             )
             or DEFAULT_MAX_READS_PER_SECOND,
+            http_logging=_http_logging(extra("http_logging")),
         )
         if settings.client_secret and not settings.client_id:
             raise ValueError("a client secret needs the client id as login")
@@ -438,6 +449,7 @@ class AzureDataReplicationConnection:
                 self.ca_bundle,
                 self.request_timeout,
                 self.max_reads_per_second,
+                self.http_logging,
             ]
         )
         return hashlib.sha256(material.encode()).hexdigest()
@@ -449,6 +461,11 @@ class AzureDataReplicationConnection:
         :param transport_kwargs: Timeouts for the token requests.
         """
         kwargs: dict[str, Any] = {"authority": self.authority_host, **transport_kwargs}
+        if not self.http_logging:
+            from airflow_provider_datareplication.pipeline import HTTP_LOGGING_OFF
+
+            # The credential's own azure-core HTTP logging policy (its token requests) takes this logger.
+            kwargs["logger"] = HTTP_LOGGING_OFF
         if self.ca_bundle:
             kwargs["connection_verify"] = self.ca_bundle
         if self.uses_client_secret:

@@ -42,6 +42,10 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "label": "Disable instance discovery",
         "schema": {"type": ["boolean", "null"]},
     },
+    "http_logging": {
+        "label": "Log HTTP headers (troubleshooting)",
+        "schema": {"type": ["boolean", "null"]},
+    },
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -101,6 +105,21 @@ CONFIG: dict[str, Any] = {
                 "type": "boolean",
                 "example": "False",
                 "default": "True",
+            },
+            "http_logging": {
+                "description": (
+                    "Off by default. When on, every connection (as its http_logging extra does for one) "
+                    "logs the headers of each request it sends and each answer it gets, at INFO, into the "
+                    "task's (or the triggerer's) log: its ARM reads and its credential's sign-in (the "
+                    "discovery and token requests). azure-core's HTTP logging policy writes them, with "
+                    "Authorization and every header it does not know redacted and query parameters other "
+                    "than api-version hidden. For troubleshooting (a proxy, a redirect, throttling "
+                    "headers): a sign-in alone writes about 40 lines."
+                ),
+                "version_added": "0.1.0",
+                "type": "boolean",
+                "example": "True",
+                "default": "False",
             },
         },
     }

@@ -30,6 +30,12 @@ GLOBAL_READS_LEFT_HEADER = "x-ms-ratelimit-remaining-subscription-global-reads"
 
 log = logging.getLogger(__name__)
 
+#: The logger that azure-core's HTTP logging policy of this provider's clients and credentials is
+#: given while ``http_logging`` is off: made outside logging's hierarchy (no parent, no handler,
+#: out of reach of any logging configuration) and enabled for no level. Those policies then log
+#: nothing, and no logger the process shares changes.
+HTTP_LOGGING_OFF = logging.Logger("airflow_provider_datareplication.http_logging_off", logging.CRITICAL + 1)
+
 
 @dataclass(frozen=True)
 class AdaptivePacing:
@@ -492,3 +498,11 @@ def adaptive_read_pacing() -> bool:
     from airflow_provider_datareplication.version_compat import conf
 
     return conf.getboolean(CONFIG_SECTION, "adaptive_read_pacing", fallback=True)
+
+
+def http_logging_configured() -> bool:
+    """Whether ``[azure_data_replication] http_logging`` is on (off by default)."""
+    from airflow_provider_datareplication.get_provider_info import CONFIG_SECTION
+    from airflow_provider_datareplication.version_compat import conf
+
+    return conf.getboolean(CONFIG_SECTION, "http_logging", fallback=False)

@@ -257,6 +257,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
                 settings=settings,
                 pacers=self.read_pacers,
                 ca_bundle=connection.ca_bundle,
+                http_logging=connection.http_logging,
             )
         return self._client
 

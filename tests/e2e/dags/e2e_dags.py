@@ -6,6 +6,7 @@ from datetime import datetime
 
 from e2e_scenarios import (
     ARM_FAULTS,
+    HTTP_LOGGING_CONN,
     IDENTITY_FAULTS,
     JOB_CASES,
     JOB_MODES,
@@ -137,6 +138,13 @@ with DAG("e2e_token_economy", schedule=None, start_date=START, catchup=False) as
 
 with DAG("e2e_plain_http", schedule=None, start_date=START, catchup=False) as e2e_plain_http:
     sensor("wait", "plain-http", "poke", azure_data_replication_conn_id=PLAIN_HTTP_CONN)
+
+# The same waits on a connection as it comes (no HTTP logging) and on one with the http_logging extra.
+for name, conn_id in (("quiet", "azure_data_replication_default"), ("loud", HTTP_LOGGING_CONN)):
+    with DAG(f"e2e_http_logging_{name}", schedule=None, start_date=START, catchup=False) as logging_dag:
+        for mode in MODES:
+            sensor(mode, f"http-logging-{name}-{mode}", mode, azure_data_replication_conn_id=conn_id)
+    globals()[logging_dag.dag_id] = logging_dag
 
 with DAG("e2e_jobs", schedule=None, start_date=START, catchup=False) as e2e_jobs:
     for mode in JOB_MODES:

@@ -12,6 +12,8 @@ POLL = 0.3
 PROGRESS = ["InProgress", "InProgress", "Succeeded"]
 SHORT_TIMEOUT_CONN = "e2e_short_timeout"
 PLAIN_HTTP_CONN = "e2e_plain_http"
+#: A connection with the ``http_logging`` extra on.
+HTTP_LOGGING_CONN = "e2e_http_logging"
 
 
 @dataclass(frozen=True)
