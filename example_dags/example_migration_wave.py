@@ -38,6 +38,8 @@ except ImportError:  # Airflow 2
 
 CHECK_SECONDS = float(os.environ.get("DATAREPLICATION_EXAMPLE_POLL_SECONDS", "300"))
 _TARGET = "/subscriptions/930CEC23-4430-4513-B855-DBA237E2F3BF/resourceGroups/migrated-servers"
+_HCI = f"{_TARGET}/providers/Microsoft.AzureStackHCI"
+_SITE = f"{_TARGET}/providers/Microsoft.OffAzure/HyperVSites/site1"
 
 
 def hyperv_server(name: str, vm: str) -> dict[str, Any]:
@@ -49,30 +51,28 @@ def hyperv_server(name: str, vm: str) -> dict[str, Any]:
             "replicationExtensionName": "vault1-hyperv-hci-extension",
             "customProperties": {
                 "instanceType": "HyperVToAzStackHCI",
-                "targetHciClusterId": f"{_TARGET}/providers/Microsoft.AzureStackHCI/clusters/hci-01",
+                "targetHciClusterId": f"{_HCI}/clusters/hci-01",
                 "targetArcClusterCustomLocationId": (
                     f"{_TARGET}/providers/Microsoft.ExtendedLocation/customLocations/hci-01-cl"
                 ),
-                "fabricDiscoveryMachineId": (
-                    f"{_TARGET}/providers/Microsoft.OffAzure/HyperVSites/site1/machines/{vm}"
-                ),
+                "fabricDiscoveryMachineId": f"{_SITE}/machines/{vm}",
                 "disksToInclude": [
                     {"diskId": f"{vm}-os", "diskSizeGB": 127, "diskFileFormat": "VHDX", "isOsDisk": True}
                 ],
                 "nicsToInclude": [
                     {
                         "nicId": f"{vm}-nic0",
-                        "targetNetworkId": f"{_TARGET}/providers/Microsoft.AzureStackHCI/logicalnetworks/lnet1",
+                        "targetNetworkId": f"{_HCI}/logicalnetworks/lnet1",
                         "selectionTypeForFailover": "SelectedByUser",
                     }
                 ],
                 "targetVmName": vm,
                 "targetResourceGroupId": _TARGET,
-                "storageContainerId": f"{_TARGET}/providers/Microsoft.AzureStackHCI/storageContainers/sc1",
+                "storageContainerId": f"{_HCI}/storageContainers/sc1",
                 "hyperVGeneration": "2",
                 "targetCpuCores": 4,
                 "targetMemoryInMegaBytes": 8192,
-                "runAsAccountId": f"{_TARGET}/providers/Microsoft.OffAzure/HyperVSites/site1/runAsAccounts/ra1",
+                "runAsAccountId": f"{_SITE}/runAsAccounts/ra1",
                 "sourceFabricAgentName": "source-appliance",
                 "targetFabricAgentName": "target-appliance",
                 "customLocationRegion": "eastus",
