@@ -98,6 +98,9 @@ if TYPE_CHECKING:
 #: few waits polling at their own pace reuse one connection instead of a TLS handshake per poll.
 IDLE_CONNECTION_SECONDS = 60.0
 
+#: Methods that only read: retried on any transient failure, and paced as reads.
+_READS = frozenset({"GET", "HEAD"})
+
 #: Marks a call whose refused token was already replaced once (kept across the call's retries).
 _RENEWED = "datareplication_token_renewed"
 
@@ -385,6 +388,9 @@ class _RetryRules:
         status = response.http_response.status_code
         if status not in TRANSIENT_STATUS_CODES or not settings["total"]:
             return False
+        if response.http_request.method not in _READS and status != 429:
+            # A write answered 5xx may have been taken: the caller reads the item before any resend.
+            return False
         retry_after = self.get_retry_after(response)
         # Too long to sleep through here: the caller waits it out (the pacer remembers it).
         return retry_after is None or retry_after <= self.max_retry_after
@@ -443,6 +449,8 @@ class ReadPacingPolicy(HTTPPolicy):
 
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         """Wait for this retry's turn, send, and remember a ``Retry-After``."""
+        if request.http_request.method not in _READS:
+            return self.next.send(request)  # writes count against ARM's write limits, not the reads
         pacer = self._pacers.for_url(request.http_request.url)
         if request.context.get("retry_count"):
             pacer.wait_turn()
@@ -653,7 +661,9 @@ def build_async_client(
     return AsyncArmClient(base_url, config=config, per_retry_policies=pacing, transport=transport)
 
 
-def translate_azure_error(err: AzureError, what: str, *, had_token: bool) -> AzureDataReplicationError:
+def translate_azure_error(
+    err: AzureError, what: str, *, had_token: bool, doing: str = "read"
+) -> AzureDataReplicationError:
     """
     Map an azure-core / azure-identity exception to this provider's typed errors.
 
@@ -666,6 +676,7 @@ def translate_azure_error(err: AzureError, what: str, *, had_token: bool) -> Azu
     :param err: What azure-core or azure-identity raised.
     :param what: What was being read, for the message.
     :param had_token: Whether the credential has been issued a token before.
+    :param doing: What the call did, for the message ("read", "start a planned failover of").
     """
     if isinstance(err, ClientAuthenticationError):
         response = getattr(err, "response", None)
@@ -673,6 +684,6 @@ def translate_azure_error(err: AzureError, what: str, *, had_token: bool) -> Azu
         refused = (status is not None and 400 <= status < 500) or "AADSTS" in str(err.message)
         passing = status in TRANSIENT_STATUS_CODES or (had_token and not refused)
         cls = AzureDataReplicationTransientError if passing else AzureDataReplicationAuthError
-        return cls(f"Could not get an Azure token to read {what}: {err.message}", http_status=status)
+        return cls(f"Could not get an Azure token to {doing} {what}: {err.message}", http_status=status)
     message = getattr(err, "message", None) or str(err) or type(err).__name__
-    return AzureDataReplicationTransientError(f"Could not reach Azure to read {what}: {message}")
+    return AzureDataReplicationTransientError(f"Could not reach Azure to {doing} {what}: {message}")

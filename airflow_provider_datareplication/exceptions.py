@@ -79,12 +79,20 @@ class AzureDataReplicationWaitTimeout(AzureDataReplicationError):
     """A wait did not see its target end within its timeout (the work may go on in Azure)."""
 
 
+class AzureDataReplicationActionRefusedError(AzureDataReplicationClientError):
+    """An action the item does not allow now: refused before anything is sent, as the service would."""
+
+
 class AzureDataReplicationOperationFailedError(AirflowFailException):
     """The operation ended ``Failed`` or ``Canceled``: final, so the task is not retried."""
 
 
 class AzureDataReplicationJobFailedError(AirflowFailException):
     """The job ended ``Failed``, ``Cancelled`` or ``CompletedWithErrors``: final, not retried."""
+
+
+class AzureDataReplicationProtectedItemFailedError(AirflowFailException):
+    """A protected item is in a failed protection state (``...Failed``): final, not retried."""
 
 
 def _text(value: Any) -> str | None:
@@ -131,15 +139,17 @@ def error_for_response(
     *,
     what: str,
     retry_after: float | None = None,
+    doing: str = "read the status of",
 ) -> AzureDataReplicationError:
     """
-    Build the typed error for a non-200 answer.
+    Build the typed error for an answer that is not a success.
 
     :param status_code: The HTTP status.
     :param headers: The response headers.
     :param body: The raw response body.
-    :param what: What was being read, for the message.
+    :param what: What the call was about, for the message.
     :param retry_after: Seconds from the answer's Retry-After headers, if any.
+    :param doing: What the call did, for the message ("read the status of", "start a planned failover of").
     """
     code, message = parse_error_body(body)
     kwargs: dict[str, Any] = {
@@ -148,7 +158,7 @@ def error_for_response(
         "error_message": message,
         "request_ids": request_ids_from(headers),
     }
-    reason = f"Could not read the status of {what}"
+    reason = f"Could not {doing} {what}"
     if status_code in TRANSIENT_STATUS_CODES:
         return AzureDataReplicationTransientError(reason, retry_after=retry_after, **kwargs)
     if status_code == 404:
@@ -172,5 +182,8 @@ def failure_error(kind: str, what: str, status: Any) -> AirflowFailException:
     message = f"{what} ended {status.state}"
     if details := status.failure_details():
         message += f": {details}"
-    error = AzureDataReplicationJobFailedError if kind == "job" else AzureDataReplicationOperationFailedError
-    return error(message)
+    errors = {
+        "job": AzureDataReplicationJobFailedError,
+        "protected_item": AzureDataReplicationProtectedItemFailedError,
+    }
+    return errors.get(kind, AzureDataReplicationOperationFailedError)(message)

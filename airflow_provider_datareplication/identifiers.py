@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from airflow_provider_datareplication.job import Job
 from airflow_provider_datareplication.operation_status import OperationStatus
+from airflow_provider_datareplication.protected_item import ProtectedItemStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -535,3 +536,86 @@ class VaultJob(_InVault):
     def portal_resource_id(self) -> str | None:
         """Return the resource id the Azure portal shows: the job."""
         return job_resource_id(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedItem(_InVault):
+    """
+    One protected item (a replicated server) of a replication vault (stable api-versions).
+
+    :param subscription_id: The subscription, a UUID (any case; sent as given).
+    :param resource_group_name: The resource group (ARM's rule: 1 to 90 characters).
+    :param vault_name: The replication vault (letters, digits, ``-``, ``_``, ``.``).
+    :param protected_item_name: The protected item (letters, digits, ``-``, ``_``, ``.``; real ones
+        look like ``100-69-177-104-<guid>_<guid>``).
+    :param api_version: The api-version query value (``2024-09-01`` or later).
+    """
+
+    kind: ClassVar[str] = "protected_item"
+    status_model: ClassVar[type[Any]] = ProtectedItemStatus
+
+    protected_item_name: str
+    api_version: str = JOB_API_VERSION
+
+    @property
+    def resource_id(self) -> str:
+        """The item's ARM resource id (each segment percent-encoded)."""
+        return f"{vault_resource_id(self)}/protectedItems/{_segment(self.protected_item_name)}"
+
+    @property
+    def path(self) -> str:
+        """The ARM path and query of "Protected Item - Get", each segment percent-encoded."""
+        return f"{self.resource_id}?api-version={_segment(self.api_version)}"
+
+    def action_url(self, resource_manager_url: str, action: str = "", **query: str) -> str:
+        """
+        Return the URL of a call on the item: itself (``PUT``, ``DELETE``), or an action under it.
+
+        :param resource_manager_url: The ARM endpoint.
+        :param action: The action's path segment (``plannedFailover``), or none.
+        :param query: More query parameters (``forceDelete``), after the api-version.
+        """
+        suffix = f"/{_segment(action)}" if action else ""
+        extra = "".join(f"&{_segment(name)}={_segment(value)}" for name, value in query.items())
+        version = _segment(self.api_version)
+        return f"{resource_manager_url}{self.resource_id}{suffix}?api-version={version}{extra}"
+
+    def jobs_url(self, resource_manager_url: str) -> str:
+        """Return the URL of the vault's job list (the first page)."""
+        return (
+            f"{resource_manager_url}{vault_resource_id(self)}/jobs?api-version={_segment(self.api_version)}"
+        )
+
+    def job(self, job_name: str) -> VaultJob:
+        """
+        Return a job of the item's vault (a job its actions started).
+
+        :param job_name: The job.
+        """
+        return VaultJob(
+            self.subscription_id, self.resource_group_name, self.vault_name, job_name, self.api_version
+        )
+
+    def describe(self) -> str:
+        """Name the item for messages: item, vault and resource group."""
+        return (
+            f"protected item {self.protected_item_name!r} in vault {self.vault_name!r} "
+            f"(resource group {self.resource_group_name!r})"
+        )
+
+    def portal_resource_id(self) -> str | None:
+        """Return the resource id the Azure portal shows: the item."""
+        return self.resource_id
+
+
+def job_name_from_operation_url(operation_url: str) -> str:
+    """
+    Return the job a long-running call started, from the operation URL it answered with.
+
+    The URL's last path segment is ``<job GUID>_<vault GUID>`` (``.../operationResults/{id}``);
+    the job is the part before ``_``, as Azure's Az.Migrate cmdlets take it.
+
+    :param operation_url: The ``Azure-AsyncOperation`` (or ``Location``) URL.
+    """
+    operation = unquote(urlsplit(operation_url).path.rstrip("/").rsplit("/", 1)[-1])
+    return check_name("job_name", operation.split("_", 1)[0])

@@ -22,6 +22,7 @@ from airflow_provider_datareplication.identifiers import (
     DEFAULT_API_VERSION,
     JOB_API_VERSION,
     JobOperation,
+    ProtectedItem,
     VaultJob,
     check_operation_choice,
     check_operation_url_form,
@@ -40,6 +41,7 @@ _TRIGGERS = "airflow_provider_datareplication.triggers.data_replication"
 TRIGGERS = {
     "operation": f"{_TRIGGERS}.AzureDataReplicationOperationTrigger",
     "job": f"{_TRIGGERS}.AzureDataReplicationJobTrigger",
+    "protected_item": f"{_TRIGGERS}.AzureDataReplicationProtectedItemTrigger",
 }
 
 
@@ -125,6 +127,7 @@ class AzureDataReplicationTaskMixin(BaseOperator):
         timeout: float,
         method_name: str = "execute_complete",
         not_before: float | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         """
         Wait on a target in the triggerer, for at most ``timeout`` seconds (one trigger loop for all).
@@ -134,6 +137,7 @@ class AzureDataReplicationTaskMixin(BaseOperator):
         :param timeout: Seconds to wait at most; the trigger's deadline and Airflow's deferral timeout.
         :param method_name: The task's method the trigger's event comes back to.
         :param not_before: No read before this time (seconds since the epoch): a ``Retry-After``.
+        :param settings: The trigger's own further arguments (what a wait waits for, ...).
         """
         import importlib
 
@@ -144,6 +148,7 @@ class AzureDataReplicationTaskMixin(BaseOperator):
             poll_interval=poll_interval,
             deadline=time.time() + timeout,
             not_before=not_before,
+            **(settings or {}),
         )
         self.defer(trigger=trigger, method_name=method_name, timeout=timedelta(seconds=timeout))
 
@@ -165,8 +170,7 @@ class AzureDataReplicationTaskMixin(BaseOperator):
         if event and kind == EVENT_TERMINAL:
             if getattr(self, "start_from_trigger", False):
                 self.store_portal_link(context, event.get("portal_link"))
-            status = self.status_model_for(event).from_dict(event["status"])
-            return status, str(event.get("target") or "")
+            return self.status_from_event(event["status"]), str(event.get("target") or "")
         message = (event or {}).get("message") or f"Unexpected trigger event: {event!r}"
         if kind == EVENT_TIMEOUT:
             raise exceptions.AzureDataReplicationWaitTimeout(message)
@@ -178,9 +182,31 @@ class AzureDataReplicationTaskMixin(BaseOperator):
         # The message is already complete; the error's own fields are not needed again.
         raise error_class(message)
 
-    def status_model_for(self, event: dict[str, Any]) -> Any:
-        """Return the status model of what the trigger waited on (the task's own target, by default)."""
-        return self.target_class.status_model
+    def judge(self, status: Status, what: str, *, kind: str, raise_on_failure: bool = True) -> dict[str, Any]:
+        """
+        Return an ended target's body for XCom (its warnings logged), or raise its failure.
+
+        :param status: The final status.
+        :param what: The target, described for messages.
+        :param kind: Its kind (which error a failure raises).
+        :param raise_on_failure: Raise a failure (else hand it to XCom like a success).
+        """
+        from airflow_provider_datareplication.exceptions import failure_error
+
+        for note in status.notes():
+            self.log.warning("%s: %s", what, note)
+        if status.succeeded or not raise_on_failure:
+            self.log.info("%s ended %s", what, status.state)
+            return status.to_dict()
+        raise failure_error(kind, what, status)
+
+    def status_from_event(self, body: dict[str, Any]) -> Status:
+        """
+        Rebuild the status of what the trigger waited on from the body its event carries.
+
+        :param body: The service's body, as the trigger read it last.
+        """
+        return self.target_class.status_model.from_dict(body)
 
 
 class InVaultTaskMixin(AzureDataReplicationTaskMixin):
@@ -256,5 +282,24 @@ class JobTaskMixin(InVaultTaskMixin):
 
     def __init__(self, *, job_name: str, api_version: str = JOB_API_VERSION, **kwargs: Any) -> None:
         self.job_name = job_name
+        self.api_version = api_version
+        super().__init__(**kwargs)
+
+
+class ProtectedItemTaskMixin(InVaultTaskMixin):
+    """
+    Name a protected item (a replicated server) of a replication vault (stable api-versions).
+
+    :param protected_item_name: The protected item (templated).
+    :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
+    """
+
+    target_class = ProtectedItem
+    template_fields: tuple[str, ...] = (*ProtectedItem.task_parameters(), "azure_data_replication_conn_id")
+
+    def __init__(
+        self, *, protected_item_name: str, api_version: str = JOB_API_VERSION, **kwargs: Any
+    ) -> None:
+        self.protected_item_name = protected_item_name
         self.api_version = api_version
         super().__init__(**kwargs)

@@ -112,3 +112,22 @@ def output_path(*parts: str) -> Path:
     path = base.joinpath(*parts)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+#: A protected item and its enable-replication properties, shared with the DAGs the e2e tests run.
+
+
+class TaskInstance:
+    """What a task asks of its task instance outside Airflow: XCom pushes are kept, the try number given."""
+
+    dag_id, task_id, run_id, map_index, max_tries = "dag", "task", "run", -1, 0
+
+    def __init__(self, try_number: int = 1) -> None:
+        self.try_number = try_number
+        self.xcom: dict[str, object] = {}
+
+    def xcom_push(self, key: str, value: object) -> None:
+        self.xcom[key] = value
+
+    def get_first_reschedule_date(self, context: object) -> None:
+        return None

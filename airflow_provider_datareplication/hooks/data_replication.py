@@ -12,6 +12,7 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from airflow_provider_datareplication.actions import StartedWork
 from airflow_provider_datareplication.connection import (
     CONN_TYPE,
     DEFAULT_CONN_ID,
@@ -20,6 +21,7 @@ from airflow_provider_datareplication.connection import (
 from airflow_provider_datareplication.exceptions import (
     TRANSIENT_STATUS_CODES,
     AzureDataReplicationError,
+    AzureDataReplicationNotFoundError,
     AzureDataReplicationTransientError,
     error_for_response,
     parse_error_body,
@@ -29,8 +31,11 @@ from airflow_provider_datareplication.identifiers import (
     DEFAULT_API_VERSION,
     JOB_API_VERSION,
     JobOperation,
+    OperationUrl,
+    ProtectedItem,
     Target,
     VaultJob,
+    job_name_from_operation_url,
 )
 from airflow_provider_datareplication.pipeline import (
     ReadPacer,
@@ -47,10 +52,12 @@ if TYPE_CHECKING:
 
     from azure.core import AsyncPipelineClient, PipelineClient
 
+    from airflow_provider_datareplication.actions import ItemAction
     from airflow_provider_datareplication.arm_client import RenewableCredential
     from airflow_provider_datareplication.client_pool import ClientLease
     from airflow_provider_datareplication.job import Job
     from airflow_provider_datareplication.operation_status import OperationStatus
+    from airflow_provider_datareplication.protected_item import ProtectedItemStatus
 
 DEFAULT_REQUEST_SETTINGS = RequestSettings()
 
@@ -95,6 +102,94 @@ def read_status(status_code: int, headers: Any, body: bytes, target: Target) -> 
     if running:
         parsed.pop("status", None)  # still running, whatever a 202's body says
     return target.status_model.from_dict(parsed)
+
+
+def read_page(status_code: int, headers: Any, body: bytes, what: str) -> dict[str, Any]:
+    """
+    Turn one page of a list into its JSON object (``value``, ``nextLink``), or raise the typed error.
+
+    :param status_code: The HTTP status.
+    :param headers: The response headers.
+    :param body: The raw body.
+    :param what: What was listed, for messages.
+    """
+    if status_code != 200:
+        raise error_for_response(
+            status_code,
+            headers,
+            body,
+            what=what,
+            doing="list",
+            retry_after=retry_after_seconds(headers) if status_code in TRANSIENT_STATUS_CODES else None,
+        )
+    try:
+        page = json.loads(body)
+    except ValueError:
+        page = None
+    if not isinstance(page, dict):
+        raise AzureDataReplicationTransientError(
+            f"Listing {what} came back HTTP 200 without a JSON object", request_ids=request_ids_from(headers)
+        )
+    return page
+
+
+def next_page(page: dict[str, Any], resource_manager_url: str) -> str | None:
+    """
+    Return a list page's ``nextLink``, checked to point at the connection's ARM endpoint (or ``None``).
+
+    :param page: The page.
+    :param resource_manager_url: The connection's ARM endpoint: a token is sent nowhere else.
+    """
+    link = page.get("nextLink")
+    if not link:
+        return None
+    from urllib.parse import urlsplit
+
+    given, arm = urlsplit(str(link)), urlsplit(resource_manager_url)
+    if (given.scheme, given.hostname, given.port) != (arm.scheme, arm.hostname, arm.port):
+        raise AzureDataReplicationTransientError(
+            f"A list's nextLink points away from the connection's ARM endpoint: {given.scheme}://{given.netloc}"
+        )
+    return str(link)
+
+
+def started_work(
+    status_code: int,
+    headers: Any,
+    body: bytes,
+    what: str,
+    action: ItemAction,
+    connection: AzureDataReplicationConnection,
+) -> StartedWork:
+    """
+    Read a call's answer: the job it started (from its operation URL), or raise the typed error.
+
+    :param status_code: The HTTP status.
+    :param headers: The response headers.
+    :param body: The raw body.
+    :param what: The item, for messages.
+    :param action: The call.
+    :param connection: The connection (its ARM endpoint: an operation URL must point there).
+    """
+    if status_code not in (200, 201, 202, 204):
+        raise error_for_response(
+            status_code,
+            headers,
+            body,
+            what=what,
+            doing=action.doing,
+            retry_after=retry_after_seconds(headers) if status_code in TRANSIENT_STATUS_CODES else None,
+        )
+    operation_url = headers.get("Azure-AsyncOperation") or headers.get("Location") or None
+    job_name = None
+    if operation_url:
+        OperationUrl.on(operation_url, connection.resource_manager_url)
+        job_name = job_name_from_operation_url(operation_url)
+    try:
+        parsed = json.loads(body) if body.strip() else None
+    except ValueError:
+        parsed = None
+    return StartedWork(status_code, operation_url, job_name, parsed if isinstance(parsed, dict) else None)
 
 
 class _AzureDataReplicationHookBase(BaseHook):
@@ -385,6 +480,147 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             ),
         )
 
+    def get_protected_item(
+        self,
+        *,
+        protected_item_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> ProtectedItemStatus:
+        """
+        Get a protected item (a replicated server) of a replication vault: one GET.
+
+        :param protected_item_name: The protected item.
+        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
+        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
+        :param subscription_id: Defaults to the connection's ``subscriptionId``.
+        :param api_version: The api-version (``2024-09-01``, ``2026-05-01``).
+        :raises ValueError: A parameter breaks Azure's rules (nothing is sent).
+        :raises AzureDataReplicationNotFoundError: There is no such item.
+        :raises AzureDataReplicationError: Reading the item failed (typed by cause).
+        """
+        return cast(
+            "ProtectedItemStatus",
+            self.get_status(
+                self.resolve(
+                    ProtectedItem,
+                    protected_item_name=protected_item_name,
+                    vault_name=vault_name,
+                    resource_group_name=resource_group_name,
+                    subscription_id=subscription_id,
+                    api_version=api_version,
+                )
+            ),
+        )
+
+    def find_protected_item(self, item: ProtectedItem) -> ProtectedItemStatus | None:
+        """
+        Read a protected item: the item, or ``None`` when there is none (404).
+
+        :param item: The item.
+        """
+        try:
+            return cast("ProtectedItemStatus", self.get_status(item))
+        except AzureDataReplicationNotFoundError:
+            return None
+
+    def list_jobs(self, item: ProtectedItem) -> list[dict[str, Any]]:
+        """
+        Read the jobs of an item's vault, every page (``nextLink``), as the service lists them.
+
+        The list's entries carry no ``tasks``, ``errors`` or ``customProperties`` (read the job for
+        them). Each page is a paced read.
+
+        :param item: Whose vault (its api-version too).
+        """
+        connection = self.connection
+        url: str | None = item.jobs_url(connection.resource_manager_url)
+        jobs: list[dict[str, Any]] = []
+        while url:
+            what = f"the jobs of vault {item.vault_name!r}"
+            status_code, headers, body = self._send(url, what)
+            page = read_page(status_code, headers, body, what)
+            jobs.extend(entry for entry in page.get("value") or [] if isinstance(entry, dict))
+            url = next_page(page, connection.resource_manager_url)
+        return jobs
+
+    def start(self, item: ProtectedItem, action: ItemAction) -> StartedWork:
+        """
+        Send a call that starts work on a protected item, once: no retry after a timeout or a lost answer.
+
+        A call whose answer was lost may or may not have started the work: the caller reads the item
+        again before deciding to send it again. Only a 429 (the call was not taken) is sent again,
+        after its ``Retry-After``, within the call. Writes count against ARM's write limits, not the
+        read pacing.
+
+        :param item: The item.
+        :param action: The call (:func:`create_item`, :func:`planned_failover`, :func:`delete_item`).
+        :raises AzureDataReplicationError: The call failed (typed by cause; a refusal is a client error).
+        """
+        from azure.core.exceptions import AzureError
+        from azure.core.rest import HttpRequest
+
+        from airflow_provider_datareplication.arm_client import translate_azure_error
+
+        connection = self.connection
+        settings = self._settings_for(connection)
+        url = item.action_url(connection.resource_manager_url, action.path, **action.query)
+        what = item.describe()
+        client = self.get_conn()
+        try:
+            response = client.send_request(
+                HttpRequest(action.method, url, json=action.body),
+                timeout=settings.call_timeout,
+                retry_read=0,
+            )
+        except AzureError as err:
+            had_token = self._credential is not None and self._credential.has_issued
+            raise translate_azure_error(err, what, had_token=had_token, doing=action.doing) from None
+        return started_work(
+            response.status_code, response.headers, response.content, what, action, connection
+        )
+
+    def wait_for(
+        self, target: Target, *, check_interval: float = 60.0, timeout: float = 7 * 24 * 3600.0
+    ) -> Any:
+        """
+        Read a target until it has ended, in the worker: the wait of the operators that start work.
+
+        Transient failures are logged and read through (a ``Retry-After`` is waited out); any other
+        error is raised. The airflow provider for Data Factory waits the same way in its hook.
+
+        :param target: What to wait on (a job).
+        :param check_interval: Seconds between reads.
+        :param timeout: Seconds to wait at most.
+        :raises AzureDataReplicationWaitTimeout: It had not ended within ``timeout``.
+        """
+        import time
+
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationWaitTimeout
+
+        deadline = time.monotonic() + timeout
+        while True:
+            retry_after = 0.0
+            try:
+                status = self.get_status(target)
+            except AzureDataReplicationTransientError as err:
+                self.log.warning("%s; reading again later", err)
+                retry_after = err.retry_after or 0.0
+            else:
+                if status.is_terminal:
+                    return status
+                self.log.info(
+                    "%s is %s; reading again in %g s", target.describe(), status.state, check_interval
+                )
+            pause = max(check_interval, retry_after)
+            if time.monotonic() + pause > deadline:
+                raise AzureDataReplicationWaitTimeout(
+                    f"{target.describe()} had not ended after {timeout:g} s (it goes on in Azure)"
+                )
+            time.sleep(pause)
+
     def test_connection(self) -> tuple[bool, str]:
         """Sign in and read the connection's subscription (or the subscription list) from ARM; close after."""
         try:
@@ -560,6 +796,26 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             api_version=api_version,
         )
         return cast("Job", await self.get_status(target))
+
+    async def get_protected_item(
+        self,
+        *,
+        protected_item_name: str,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> ProtectedItemStatus:
+        """Get a protected item of a replication vault, as the sync hook's, awaited."""
+        target = await self.resolve(
+            ProtectedItem,
+            protected_item_name=protected_item_name,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+        return cast("ProtectedItemStatus", await self.get_status(target))
 
     async def close(self) -> None:
         """Let go of the shared client; the last hook to leave closes its HTTP session and credential."""

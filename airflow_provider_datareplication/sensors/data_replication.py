@@ -1,4 +1,4 @@
-"""Sensors that wait until a replication vault's operation, or job, has ended."""
+"""Sensors that wait on a replication vault: an operation or a job until it has ended, a protected item."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from airflow_provider_datareplication.mixins import (
     AzureDataReplicationTaskMixin,
     JobTaskMixin,
     OperationTaskMixin,
+    ProtectedItemTaskMixin,
     templated,
 )
+from airflow_provider_datareplication.protected_item import check_until
 from airflow_provider_datareplication.version_compat import BaseSensorOperator, PokeReturnValue, conf
 
 if TYPE_CHECKING:
@@ -70,23 +72,11 @@ class AzureDataReplicationBaseSensor(AzureDataReplicationTaskMixin, BaseSensorOp
         if not status.is_terminal:
             self.log.info("%s is %s", target.describe(), status.state)
             return False
-        return PokeReturnValue(is_done=True, xcom_value=self.judge(status, target.describe()))
+        return PokeReturnValue(is_done=True, xcom_value=self.judge_end(status, target.describe()))
 
-    def judge(self, status: Status, what: str) -> dict[str, Any]:
-        """
-        Return an ended target's body for XCom (its warnings logged), or raise its failure.
-
-        :param status: The final status.
-        :param what: The target, described for messages.
-        """
-        from airflow_provider_datareplication.exceptions import failure_error
-
-        for note in status.notes():
-            self.log.warning("%s: %s", what, note)
-        if status.succeeded or not self.raise_on_failure:
-            self.log.info("%s ended %s", what, status.state)
-            return status.to_dict()
-        raise failure_error(self.target_class.kind, what, status)
+    def judge_end(self, status: Status, what: str) -> dict[str, Any]:
+        """Judge the target's end by the sensor's ``raise_on_failure``."""
+        return self.judge(status, what, kind=self.target_class.kind, raise_on_failure=self.raise_on_failure)
 
     def execute(self, context: Context) -> Any:
         """Wait in the worker (poke, reschedule), or check once and defer to the triggerer."""
@@ -116,6 +106,7 @@ class AzureDataReplicationBaseSensor(AzureDataReplicationTaskMixin, BaseSensorOp
             poll_interval=self.poke_interval,
             timeout=remaining,
             not_before=time.time() + held if held else None,
+            settings=self.trigger_settings(),
         )
 
     def _get_next_poke_interval(
@@ -172,7 +163,7 @@ class AzureDataReplicationBaseSensor(AzureDataReplicationTaskMixin, BaseSensorOp
                 status, what = self.wait_ended(context, event)
             except AzureDataReplicationWaitTimeout as timeout:
                 raise AirflowSensorTimeout(str(timeout)) from None
-            return self.judge(status, what)
+            return self.judge_end(status, what)
         except Exception as err:
             self._on_poke_error(err)
         finally:
@@ -296,3 +287,62 @@ class AzureDataReplicationJobSensor(JobTaskMixin, AzureDataReplicationBaseSensor
     :param start_from_trigger: Start straight in the triggerer, without a worker (Airflow 3.3+);
         implies ``deferrable``.
     """
+
+
+class AzureDataReplicationProtectedItemSensor(ProtectedItemTaskMixin, AzureDataReplicationBaseSensor):
+    """
+    Wait until a protected item (a replicated server) is ready to migrate, migrated, or removed.
+
+    - ``until="ready_to_migrate"`` (default): done when the item's ``allowedJobs`` has
+      ``PlannedFailover`` (or ``Restart``), as Azure's tools check before a migration: initial
+      replication (hours to days) has finished;
+    - ``until="migrated"``: done at ``PlannedFailoverCompleted``;
+    - ``until="removed"``: done when the item is gone (404); nothing else ends or fails it.
+
+    A ``protectionState`` ending in ``Failed`` (``InitialReplicationFailed``, ``PlannedFailoverFailed``,
+    ...) fails the task without retrying, naming the item, its source server, the state and its
+    description, each health error (code, message, recommendation) and the last failed job, unless
+    ``raise_on_failure=False``. Replication progress (initial replication, resynchronization,
+    migration percentages) is logged with the state. The item's body, as the service sent it, is the
+    task's ``return_value`` XCom (empty once removed). Airflow's sensor parameters apply
+    (``poke_interval``, ``timeout``, ``mode``, ``soft_fail``, ...).
+
+    :param protected_item_name: The protected item (templated).
+    :param until: What to wait for: ``ready_to_migrate``, ``migrated`` or ``removed``.
+    :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
+    :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
+    :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
+    :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
+    :param azure_data_replication_conn_id: The Airflow connection (templated).
+    :param deferrable: Check once, then wait in the triggerer instead of a worker slot; defaults to
+        ``[operators] default_deferrable``.
+    :param raise_on_failure: Fail the task when the item is in a failed state; ``False`` hands the
+        item to XCom instead.
+    :param start_from_trigger: Start straight in the triggerer, without a worker (Airflow 3.3+);
+        implies ``deferrable``.
+    """
+
+    def __init__(self, *, until: str = "ready_to_migrate", **kwargs: Any) -> None:
+        self.until = check_until(until)  # before the bases: a task that starts in the triggerer takes it
+        super().__init__(**kwargs)
+
+    def read(self, target: Target) -> Status:
+        """Read the item and judge it for ``until`` (gone counts when waiting for its removal)."""
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationNotFoundError
+        from airflow_provider_datareplication.protected_item import gone
+
+        try:
+            item = self.hook.get_status(target)
+        except AzureDataReplicationNotFoundError as err:
+            item = gone(err, self.until)
+        return item.waiting_until(self.until)
+
+    def status_from_event(self, body: dict[str, Any]) -> Status:
+        """Judge the item the trigger read last for ``until``."""
+        from airflow_provider_datareplication.protected_item import ProtectedItemWait
+
+        return ProtectedItemWait.from_dict(body, until=self.until)
+
+    def trigger_settings(self) -> dict[str, Any]:
+        """Hand ``until`` to the trigger: it waits for the same."""
+        return {"until": self.until}

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
-from airflow_provider_datareplication.identifiers import REQUIRED, JobOperation, VaultJob
+from airflow_provider_datareplication.identifiers import REQUIRED, JobOperation, ProtectedItem, VaultJob
+from airflow_provider_datareplication.protected_item import check_until
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
-    from airflow_provider_datareplication.identifiers import Target
+    from airflow_provider_datareplication.identifiers import Status, Target
     from airflow_provider_datareplication.pipeline import ReadPacer
 
 # One module logger rather than a logger per trigger instance: a triggerer holds thousands of
@@ -240,7 +241,7 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
         )
 
         try:
-            status = await hook.get_status(target, slot=slot)
+            status = await self.read(hook, target, slot)
         except AzureDataReplicationTransientError as err:
             return None, err.retry_after or 0.0, (logging.WARNING, str(err))
         except (AzureDataReplicationError, ValueError) as err:
@@ -256,6 +257,16 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
             }
             return event, 0.0, (logging.INFO, "")
         return None, 0.0, (logging.INFO, f"{target.describe()} is {status.state}")
+
+    async def read(self, hook: AzureDataReplicationAsyncHook, target: Target, slot: float | None) -> Status:
+        """
+        Read the target once, at its booked slot (a kind may judge the answer its own way).
+
+        :param hook: The hook.
+        :param target: What to read.
+        :param slot: The slot booked for this read.
+        """
+        return await hook.get_status(target, slot=slot)
 
     def _timeout_event(self, target: Target | None) -> dict[str, Any]:
         what = target.describe() if target is not None else f"the wait ({self.identifiers()})"
@@ -283,3 +294,37 @@ class AzureDataReplicationJobTrigger(AzureDataReplicationWaitTrigger):
     """
 
     target_class = VaultJob
+
+
+class AzureDataReplicationProtectedItemTrigger(AzureDataReplicationWaitTrigger):
+    """
+    Wait until a protected item is where a wait wants it (ready to migrate, migrated, removed); see the base.
+
+    Takes the parameters of the protected item sensor that name the item (``protected_item_name``,
+    ``vault_name``, ``resource_group_name``, ``subscription_id``, ``api_version``) and ``until``.
+    The item's body, as the service sent it (empty once removed), is the event's status.
+
+    :param until: ``ready_to_migrate`` (default), ``migrated`` or ``removed``.
+    """
+
+    target_class = ProtectedItem
+
+    def __init__(self, *, until: str = "ready_to_migrate", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.until = check_until(until)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the classpath and what is needed to carry on the same wait (no secrets)."""
+        classpath, kwargs = super().serialize()
+        return classpath, {**kwargs, "until": self.until}
+
+    async def read(self, hook: AzureDataReplicationAsyncHook, target: Target, slot: float | None) -> Status:
+        """Read the item and judge it for ``until`` (gone counts when waiting for its removal)."""
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationNotFoundError
+        from airflow_provider_datareplication.protected_item import gone
+
+        try:
+            item = await hook.get_status(target, slot=slot)
+        except AzureDataReplicationNotFoundError as err:
+            item = gone(err, self.until)
+        return item.waiting_until(self.until)

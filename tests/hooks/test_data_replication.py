@@ -606,3 +606,39 @@ def test_an_operation_url_answering_202_is_running(requests_mock, token):
     hook = AzureDataReplicationHook()
     assert not hook.get_operation_status(operation_url=LRO).is_terminal
     assert hook.get_operation_status(operation_url=LRO).succeeded
+
+
+def test_get_protected_item_sends_what_azure_s_client_sends_and_returns_the_body_as_sent(emulator):
+    from tests.e2e.dags.e2e_scenarios import ITEM
+    from tests.sdk_requests import SdkRequest, get_request
+
+    emulator.add_protected_item(ITEM, protection_state="Protected")
+    with AzureDataReplicationHook() as hook:
+        item = hook.get_protected_item(protected_item_name=ITEM, api_version="2026-05-01")
+    assert set(item.to_dict()) == set(emulator.protected_item(ITEM))  # the body as sent
+    assert (
+        item.name == ITEM
+        and item.to_dict()["type"] == "Microsoft.DataReplication/replicationVaults/protectedItems"
+    )
+    assert item.protection_state == "Protected" and item.allowed_jobs == [
+        "PlannedFailover",
+        "DisableProtection",
+    ]
+    (read,) = emulator.requests_for_item(ITEM)
+    assert SdkRequest.of(read) == get_request(
+        subscription_id=emulator.subscription_id,
+        resource_group_name="rgrecoveryservicesdatareplication",
+        vault_name="vault1",
+        protected_item_name=ITEM,
+        api_version="2026-05-01",
+    )
+
+
+def test_get_protected_item_of_a_missing_item_is_not_found(emulator):
+    with (
+        AzureDataReplicationHook() as hook,
+        pytest.raises(AzureDataReplicationNotFoundError, match="HTTP 404"),
+    ):
+        hook.get_protected_item(protected_item_name="no-such-item")
+    with pytest.raises(ValueError, match="protected_item_name must be"):
+        AzureDataReplicationHook().get_protected_item(protected_item_name="bad/name")

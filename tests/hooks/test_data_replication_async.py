@@ -83,3 +83,15 @@ async def test_no_secret_or_token_in_logs(emulator, caplog):
     assert emulator.client_secret not in caplog.text
     for token in emulator.issued_tokens:
         assert token not in caplog.text
+
+
+async def test_get_protected_item_awaited(emulator):
+    from tests.e2e.dags.e2e_scenarios import ITEM
+
+    emulator.add_protected_item(
+        ITEM, protection_state="InitialReplicationInProgress", allowed_jobs=["DisableProtection"]
+    )
+    async with AzureDataReplicationAsyncHook() as hook:
+        item = await hook.get_protected_item(protected_item_name=ITEM)
+    assert item.name == ITEM and set(item.to_dict()) == set(emulator.protected_item(ITEM))
+    assert item.allowed_jobs == ["DisableProtection"]

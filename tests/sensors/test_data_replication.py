@@ -516,3 +516,136 @@ def test_a_sensor_can_be_mapped_over_many_waits():
             operation_id=["op1", "op2"]
         )
         AzureDataReplicationJobSensor.partial(task_id="jobs", deferrable=True).expand(job_name=[JOB, "j2"])
+
+
+# -- protected items --------------------------------------------------------------------------------
+
+
+def item_sensor(**kwargs):
+    from airflow_provider_datareplication.sensors.data_replication import (
+        AzureDataReplicationProtectedItemSensor,
+    )
+    from tests.e2e.dags.e2e_scenarios import ITEM
+
+    return AzureDataReplicationProtectedItemSensor(
+        **{"task_id": "wait_item", "protected_item_name": ITEM, "poke_interval": 0.1, "timeout": 30, **kwargs}
+    )
+
+
+@pytest.fixture
+def replicating(emulator):
+    """A server whose replication is enabled now: initial replication takes under two seconds."""
+    from tests.e2e.dags.e2e_scenarios import HYPERV_PROPERTIES, ITEM
+
+    emulator.item_durations(enable_protection=0.3, initial_replication=1.0, planned_failover=0.3)
+    with AzureDataReplicationHook() as hook:
+        from airflow_provider_datareplication.actions import create_item
+        from airflow_provider_datareplication.identifiers import ProtectedItem
+
+        hook.start(hook.resolve(ProtectedItem, protected_item_name=ITEM), create_item(HYPERV_PROPERTIES))
+    return emulator
+
+
+def test_item_sensor_waits_until_ready_to_migrate_and_logs_the_progress(replicating, caplog, capfd):
+    caplog.set_level(logging.INFO)
+    item = item_sensor().execute({})
+    assert item["properties"]["protectionState"] == "Protected"
+    assert "PlannedFailover" in item["properties"]["allowedJobs"]
+    logged = caplog.text + "".join(capfd.readouterr())
+    assert "is EnablingProtection" in logged
+    assert "is InitialReplicationInProgress (initial replication " in logged
+
+
+def test_item_sensor_reschedules_until_ready(replicating, monkeypatch):
+    if not AIRFLOW_V_3_0_PLUS:
+        monkeypatch.setattr("airflow.sensors.base._orig_start_date", lambda **_: None)
+    task = item_sensor(mode="reschedule", poke_interval=60)
+    with pytest.raises(AirflowRescheduleException):
+        task.execute({"ti": TaskInstance()})
+    time.sleep(1.5)  # initial replication ends
+    assert task.execute({"ti": TaskInstance()})["properties"]["protectionState"] == "Protected"
+
+
+def test_item_sensor_defers_with_until_and_the_trigger_ends_the_wait(replicating):
+    from airflow_provider_datareplication.triggers.data_replication import (
+        AzureDataReplicationProtectedItemTrigger,
+    )
+    from tests.triggers.test_data_replication import first_event, run_inline
+
+    task = item_sensor(deferrable=True)
+    with pytest.raises(TaskDeferred) as info:
+        task.execute({})
+    trigger = info.value.trigger
+    assert isinstance(trigger, AzureDataReplicationProtectedItemTrigger)
+    assert trigger.serialize()[1]["until"] == "ready_to_migrate"
+    item = task.execute_complete({}, run_inline(first_event(trigger)))
+    assert item["properties"]["protectionState"] == "Protected"
+
+
+@pytest.mark.parametrize("mode", ["poke", "deferrable"])
+def test_item_sensor_waits_until_migrated_and_until_removed(emulator, mode):
+    from airflow_provider_datareplication.actions import delete_item, planned_failover
+    from airflow_provider_datareplication.identifiers import ProtectedItem
+    from tests.e2e.dags.e2e_scenarios import ITEM
+    from tests.triggers.test_data_replication import first_event, run_inline
+
+    emulator.item_durations(planned_failover=0.5, disable_protection=0.5)
+    emulator.add_protected_item(ITEM)
+
+    def wait(until):
+        task = item_sensor(until=until, deferrable=mode == "deferrable")
+        if mode == "poke":
+            return task.execute({})
+        with pytest.raises(TaskDeferred) as info:
+            task.execute({})
+        return task.execute_complete({}, run_inline(first_event(info.value.trigger)))
+
+    with AzureDataReplicationHook() as hook:
+        item = hook.resolve(ProtectedItem, protected_item_name=ITEM)
+        hook.start(item, planned_failover(instance_type="HyperVToAzStackHCI", shutdown_source_vm=False))
+        assert wait("migrated")["properties"]["protectionState"] == "PlannedFailoverCompleted"
+        hook.start(item, delete_item(force_delete=False))
+        assert wait("removed") == {}  # gone: an empty body
+
+
+def test_item_sensor_fails_on_a_failed_state_naming_server_state_health_errors_and_job(emulator):
+    from airflow_provider_datareplication.exceptions import AzureDataReplicationProtectedItemFailedError
+    from tests.e2e.dags.e2e_scenarios import ITEM
+
+    emulator.item_durations(enable_protection=0.2, initial_replication=0.4)
+    errors = [
+        {"code": "DiskNotFound", "message": "Disk 1 is gone", "recommendation": "Check the disk"},
+        {"code": "NetworkDown", "message": "No route"},
+    ]
+    emulator.fail_initial_replication(ITEM, errors)
+    from tests.e2e.dags.e2e_scenarios import HYPERV_PROPERTIES
+
+    with AzureDataReplicationHook() as hook:
+        from airflow_provider_datareplication.actions import create_item
+        from airflow_provider_datareplication.identifiers import ProtectedItem
+
+        hook.start(hook.resolve(ProtectedItem, protected_item_name=ITEM), create_item(HYPERV_PROPERTIES))
+    with pytest.raises(AzureDataReplicationProtectedItemFailedError) as info:
+        item_sensor().execute({})
+    text = str(info.value)
+    assert f"protected item {ITEM!r} in vault 'vault1'" in text
+    assert "ended InitialReplicationFailed" in text
+    assert "source server" in text
+    assert "DiskNotFound: Disk 1 is gone (recommendation: Check the disk); NetworkDown: No route" in text
+    assert "last failed job:" in text
+    # raise_on_failure=False: the item goes to XCom instead.
+    body = item_sensor(raise_on_failure=False).execute({})
+    assert body["properties"]["protectionState"] == "InitialReplicationFailed"
+
+
+def test_item_sensor_waiting_for_removal_is_not_ended_by_a_failed_state(emulator):
+    from tests.e2e.dags.e2e_scenarios import ITEM
+
+    emulator.add_protected_item(ITEM, protection_state="InitialReplicationFailed")
+    with pytest.raises(AirflowSensorTimeout):
+        item_sensor(until="removed", timeout=0.5).execute({})
+
+
+def test_item_sensor_refuses_an_unknown_until():
+    with pytest.raises(ValueError, match="until must be one of ready_to_migrate, migrated, removed"):
+        item_sensor(until="ready")

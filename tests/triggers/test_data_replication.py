@@ -307,3 +307,34 @@ async def test_operation_trigger_waits_on_an_operation_url(emulator):
     payload = await first_event(AzureDataReplicationOperationTrigger(operation_url=url, poll_interval=0.05))
     assert payload["status"]["status"] == "Failed"
     assert payload["target"] == f"operation 'lro1' ({urlsplit(url).path})"
+
+
+async def test_protected_item_trigger_serializes_until_and_reports_removal_as_an_empty_body(emulator):
+    from airflow_provider_datareplication.triggers.data_replication import (
+        AzureDataReplicationProtectedItemTrigger,
+    )
+    from tests.e2e.dags.e2e_scenarios import ITEM
+
+    trigger = AzureDataReplicationProtectedItemTrigger(
+        protected_item_name=ITEM, until="removed", poll_interval=0.05
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath.endswith(".AzureDataReplicationProtectedItemTrigger")
+    assert kwargs["until"] == "removed" and kwargs["protected_item_name"] == ITEM
+    assert rebuild(trigger).serialize() == trigger.serialize()
+    payload = await first_event(trigger)  # there is no such item: it is removed
+    assert payload["event"] == "terminal" and payload["status"] == {}
+    assert payload["target"].startswith(f"protected item {ITEM!r}")
+
+
+async def test_protected_item_trigger_fails_fast_on_a_missing_item_unless_waiting_for_its_removal(emulator):
+    from airflow_provider_datareplication.triggers.data_replication import (
+        AzureDataReplicationProtectedItemTrigger,
+    )
+
+    payload = await first_event(
+        AzureDataReplicationProtectedItemTrigger(protected_item_name="gone", poll_interval=0.05)
+    )
+    assert payload["event"] == "error" and "HTTP 404; ResourceNotFound" in payload["message"]
+    with pytest.raises(ValueError, match="until must be one of"):
+        AzureDataReplicationProtectedItemTrigger(protected_item_name="x", until="soon")

@@ -7,6 +7,7 @@ from datetime import datetime
 from e2e_scenarios import (
     ARM_FAULTS,
     HTTP_LOGGING_CONN,
+    HYPERV_PROPERTIES,
     IDENTITY_FAULTS,
     JOB_CASES,
     JOB_MODES,
@@ -22,18 +23,23 @@ from e2e_scenarios import (
     SENSOR_CASES,
     SENSOR_ERROR_CASES,
     TOKEN_FAULTS,
+    item_name,
     job_guid,
     operation_id,
     slug,
 )
 
 from airflow_provider_datareplication.operators.data_replication import (
+    AzureDataReplicationCreateProtectedItemOperator,
+    AzureDataReplicationDeleteProtectedItemOperator,
     AzureDataReplicationJobStatusOperator,
     AzureDataReplicationOperationStatusOperator,
+    AzureDataReplicationPlannedFailoverOperator,
 )
 from airflow_provider_datareplication.sensors.data_replication import (
     AzureDataReplicationJobSensor,
     AzureDataReplicationOperationSensor,
+    AzureDataReplicationProtectedItemSensor,
 )
 
 try:
@@ -234,4 +240,90 @@ with DAG("e2e_azure_connections", schedule=None, start_date=START, catchup=False
         resource_group_name="rg1",
         azure_data_replication_conn_id="e2e_azure_key_path",
         **COMMON,
+    )
+
+# -- protected items (stable api-versions) ---------------------------------------------------------
+
+with DAG("e2e_item_sensors", schedule=None, start_date=START, catchup=False) as e2e_item_sensors:
+    for mode in JOB_MODES:
+        sensing = {
+            "poke_interval": POLL,
+            "timeout": 60,
+            "mode": "reschedule" if mode == "reschedule" else "poke",
+            "deferrable": mode == "deferrable",
+        }
+        AzureDataReplicationProtectedItemSensor(
+            task_id=f"ready_{mode}", protected_item_name=item_name(f"ready-{mode}"), **sensing
+        )
+        AzureDataReplicationPlannedFailoverOperator(
+            task_id=f"failover_{mode}",
+            protected_item_name=item_name(f"migrated-{mode}"),
+            wait_for_termination=False,
+        ) >> AzureDataReplicationProtectedItemSensor(
+            task_id=f"migrated_{mode}",
+            protected_item_name=item_name(f"migrated-{mode}"),
+            until="migrated",
+            **sensing,
+        )
+        AzureDataReplicationDeleteProtectedItemOperator(
+            task_id=f"remove_{mode}",
+            protected_item_name=item_name(f"removed-{mode}"),
+            wait_for_termination=False,
+        ) >> AzureDataReplicationProtectedItemSensor(
+            task_id=f"removed_{mode}",
+            protected_item_name=item_name(f"removed-{mode}"),
+            until="removed",
+            **sensing,
+        )
+        AzureDataReplicationProtectedItemSensor(
+            task_id=f"failed_{mode}", protected_item_name=item_name(f"failed-{mode}"), **sensing
+        )
+
+with DAG("e2e_item_operators", schedule=None, start_date=START, catchup=False) as e2e_item_operators:
+    for mode in MODES:
+        acting = {"check_interval": POLL, "deferrable": mode == "deferrable"}
+        AzureDataReplicationCreateProtectedItemOperator(
+            task_id=f"create_{mode}",
+            protected_item_name=item_name(f"create-{mode}"),
+            properties=HYPERV_PROPERTIES,
+            **acting,
+        )
+        AzureDataReplicationPlannedFailoverOperator(
+            task_id=f"failover_{mode}", protected_item_name=item_name(f"failover-{mode}"), **acting
+        )
+        AzureDataReplicationDeleteProtectedItemOperator(
+            task_id=f"delete_{mode}",
+            protected_item_name=item_name(f"delete-{mode}"),
+            force_delete=True,
+            **acting,
+        )
+    # Refused before anything is sent: each names the item's state and what it allows.
+    AzureDataReplicationCreateProtectedItemOperator(
+        task_id="create_refused",
+        protected_item_name=item_name("create-refused"),
+        properties=HYPERV_PROPERTIES,
+    )
+    AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover_refused", protected_item_name=item_name("failover-refused")
+    )
+    AzureDataReplicationDeleteProtectedItemOperator(
+        task_id="delete_refused", protected_item_name=item_name("delete-refused")
+    )
+    # A failover whose answer is lost on the way (the call was taken): not sent again.
+    AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover_answer_lost",
+        protected_item_name=item_name("failover-answer-lost"),
+        check_interval=POLL,
+    )
+
+with DAG(
+    "e2e_item_retry",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    default_args={"retries": 1, "retry_delay": 0},
+) as e2e_item_retry:
+    # The first try starts the failover, then fails reading its job; the retry waits on that job.
+    AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover", protected_item_name=item_name("retry"), check_interval=POLL, deferrable=True
     )

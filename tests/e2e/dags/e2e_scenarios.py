@@ -142,3 +142,56 @@ JOB_OPERATOR_CASES = [
     StatusCase("job_report", ["Started", "Succeeded"], "success", "Started", operator=True),
     StatusCase("job_report_errors", ["CompletedWithErrors"], "success", "CompletedWithErrors", operator=True),
 ]
+
+
+#: A real-looking protected item's name (Az.Migrate names them by the server's address and GUIDs).
+ITEM = "100-69-177-104-7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d_5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+_GROUP = "/subscriptions/930CEC23-4430-4513-B855-DBA237E2F3BF/resourceGroups/target-rg"
+#: An enable-replication request's ``properties`` for a Hyper-V VM, as Az.Migrate sends them.
+HYPERV_PROPERTIES = {
+    "policyName": "vault1hypervtoazstackhcipolicy",
+    "replicationExtensionName": "vault1-hyperv-hci-extension",
+    "customProperties": {
+        "instanceType": "HyperVToAzStackHCI",
+        "targetHciClusterId": f"{_GROUP}/providers/Microsoft.AzureStackHCI/clusters/hci-cluster-01",
+        "targetArcClusterCustomLocationId": (
+            f"{_GROUP}/providers/Microsoft.ExtendedLocation/customLocations/hci-cl"
+        ),
+        "fabricDiscoveryMachineId": (
+            f"{_GROUP}/providers/Microsoft.OffAzure/HyperVSites/site1/machines/vm-web-01"
+        ),
+        "disksToInclude": [
+            {
+                "diskId": "Microsoft:9A3D0D4A-5C16-4E0F-9BB5-2B3D0D4A5C16\\disk0",
+                "diskSizeGB": 127,
+                "diskFileFormat": "VHDX",
+                "isOsDisk": True,
+                "isDynamic": True,
+            }
+        ],
+        "nicsToInclude": [
+            {
+                "nicId": "Microsoft:9A3D0D4A-5C16-4E0F-9BB5-2B3D0D4A5C16\\nic0",
+                "targetNetworkId": f"{_GROUP}/providers/Microsoft.AzureStackHCI/logicalnetworks/lnet1",
+                "testNetworkId": f"{_GROUP}/providers/Microsoft.AzureStackHCI/logicalnetworks/lnet1",
+                "selectionTypeForFailover": "SelectedByUser",
+            }
+        ],
+        "targetVmName": "vm-web-01",
+        "targetResourceGroupId": _GROUP,
+        "storageContainerId": f"{_GROUP}/providers/Microsoft.AzureStackHCI/storageContainers/sc1",
+        "hyperVGeneration": "2",
+        "targetCpuCores": 4,
+        "isDynamicRam": False,
+        "targetMemoryInMegaBytes": 8192,
+        "runAsAccountId": f"{_GROUP}/providers/Microsoft.OffAzure/HyperVSites/site1/runAsAccounts/ra1",
+        "sourceFabricAgentName": "source-appliance",
+        "targetFabricAgentName": "target-appliance",
+        "customLocationRegion": "eastus",
+    },
+}
+
+
+def item_name(case: str) -> str:
+    """A protected item's name as Az.Migrate gives them (an address and a GUID), stable per case."""
+    return f"10-0-0-1-{job_guid(case)}"
