@@ -1,22 +1,20 @@
 """
 The azure-core pipelines the hooks send through, and the few rules azure-core lacks.
 
-Each client (:class:`ArmClient`, :class:`AsyncArmClient`) is azure-core's ``PipelineClient``
-(``AsyncPipelineClient``) with azure-core's standard chain, configured as azure-mgmt-core
-configures an ARM client: request ids, ``Accept`` and this provider's user agent, proxy settings,
-content decoding, redirects (a redirect to another host drops the token:
-``SensitiveHeaderCleanupPolicy``), retries, ARM's bearer-token policy (tokens refreshed before
-they expire, with the credential's ``refresh_on`` hint; continuous access evaluation's claims
-challenges answered; never a token over plain http), distributed tracing, and HTTP logging with
-its redaction (azure-mgmt-core's ``ARMHttpLoggingPolicy``). Proxies come from the environment
-(``HTTPS_PROXY``, ``NO_PROXY``), as requests and aiohttp (``trust_env``) read it.
+Each client (:class:`ArmClient`, :class:`AsyncArmClient`) is azure-mgmt-core's ARM pipeline
+client (``ARMPipelineClient``, ``AsyncARMPipelineClient``) with azure-core's standard chain: request
+ids, ``Accept`` and this provider's user agent, proxy settings, content decoding, redirects (a
+redirect to another host drops the token: ``SensitiveHeaderCleanupPolicy``), retries, ARM's
+bearer-token policy (tokens refreshed before they expire, with the credential's ``refresh_on``
+hint; continuous access evaluation's claims challenges answered; never a token over plain http),
+distributed tracing, and HTTP logging with its redaction (azure-mgmt-core's
+``ARMHttpLoggingPolicy``). Proxies come from the environment (``HTTPS_PROXY``, ``NO_PROXY``), as
+requests and aiohttp (``trust_env``) read it.
 
-Not azure-mgmt-core's ``ARMPipelineClient`` itself: its one addition to that chain, which no
-setting turns off, is ``ARMAutoResourceProviderRegistrationPolicy``. On a 409
-``MissingSubscriptionRegistration`` it registers the resource provider in the subscription (a
-write, needing a role a status reader should not hold) and then polls every 10 s, outside the
-call's timeout, until the registration completes. A waiter that meets that 409 is pointed at the
-wrong subscription: it fails at once with ARM's error.
+As every Azure management client, it answers a 409 ``MissingSubscriptionRegistration`` by asking
+to register the resource provider in the subscription (azure-mgmt-core's
+``ARMAutoResourceProviderRegistrationPolicy``): an identity that may not register it (a reader)
+gets ARM's 409 back at once.
 
 What azure-core does not do, and this module adds through the chain's extension points:
 
@@ -47,7 +45,6 @@ import random
 import threading
 from typing import TYPE_CHECKING, Any, cast
 
-from azure.core import AsyncPipelineClient, PipelineClient
 from azure.core.configuration import Configuration
 from azure.core.exceptions import AzureError, ClientAuthenticationError, DecodeError, IncompleteReadError
 from azure.core.pipeline.policies import (
@@ -64,6 +61,7 @@ from azure.core.pipeline.policies import (
     RetryPolicy,
     UserAgentPolicy,
 )
+from azure.mgmt.core import ARMPipelineClient, AsyncARMPipelineClient
 from azure.mgmt.core.policies import (
     ARMChallengeAuthenticationPolicy,
     ARMHttpLoggingPolicy,
@@ -468,6 +466,8 @@ class AsyncReadPacingPolicy(AsyncHTTPPolicy):
 
     async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         """Wait for this retry's turn, send, and remember a ``Retry-After``."""
+        if request.http_request.method not in _READS:
+            return await self.next.send(request)
         pacer = self._pacers.for_url(request.http_request.url)
         if request.context.get("retry_count"):
             await pacer.turn()
@@ -489,9 +489,9 @@ def _undecoded(err: DecodeError) -> Any:
     return err.response
 
 
-class ArmClient(PipelineClient["HttpRequest", "HttpResponse"]):
+class ArmClient(ARMPipelineClient["HttpRequest", "HttpResponse"]):
     """
-    azure-core's pipeline client, handing back every answer as it came.
+    azure-mgmt-core's ARM pipeline client, handing back every answer as it came.
 
     The standard chain's ``ContentDecodePolicy`` raises ``DecodeError`` for a body its content type
     does not describe (a gateway's HTML page sent as JSON, or with no content type at all). The
@@ -512,7 +512,7 @@ class ArmClient(PipelineClient["HttpRequest", "HttpResponse"]):
             return cast("HttpResponse", _undecoded(err))
 
 
-class AsyncArmClient(AsyncPipelineClient["HttpRequest", "AsyncHttpResponse"]):
+class AsyncArmClient(AsyncARMPipelineClient["HttpRequest", "AsyncHttpResponse"]):
     """The asyncio :class:`ArmClient`."""
 
     async def send_request(
@@ -537,7 +537,8 @@ def _arm_configuration(
     azure-core's standard policies, configured as azure-mgmt-core configures an ARM client.
 
     The pipeline client places them: request id, headers, user agent, proxy, content decoding,
-    redirect, retry, authentication, custom hook, (per-retry policies), network trace logging,
+    (per-call policies: the ARM client's resource provider registration), redirect, retry,
+    authentication, custom hook, (per-retry policies: the read pacing), network trace logging,
     distributed tracing, sensitive-header clean-up, HTTP logging.
     """
     config: Configuration[Any, Any] = Configuration()

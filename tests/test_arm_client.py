@@ -206,7 +206,9 @@ def test_a_redirect_to_another_host_leaves_the_token_behind(requests_mock, token
     assert "Authorization" not in moved.last_request.headers
 
 
-def test_a_missing_registration_fails_at_once_and_registers_nothing(requests_mock, token):
+def test_a_missing_registration_is_answered_as_azure_s_clients_do_and_a_refused_one_fails_at_once(
+    requests_mock, token
+):
     requests_mock.get(
         OPERATION_URL,
         status_code=409,
@@ -217,15 +219,20 @@ def test_a_missing_registration_fails_at_once_and_registers_nothing(requests_moc
             }
         },
     )
+    # azure-mgmt-core's ARM client asks to register the resource provider; a reader may not.
     register = requests_mock.post(
         "https://management.azure.com/subscriptions/930CEC23-4430-4513-B855-DBA237E2F3BF/providers"
         "/Microsoft.DataReplication/register?api-version=2016-02-01",
-        json={},
+        status_code=403,
+        json={"error": {"code": "AuthorizationFailed", "message": "no register action"}},
     )
     with pytest.raises(AzureDataReplicationClientError, match="HTTP 409; MissingSubscriptionRegistration"):
         AzureDataReplicationHook().get_operation_status(**OPERATION)
-    assert register.call_count == 0
-    assert [r.method for r in requests_mock.request_history if "management.azure.com" in r.url] == ["GET"]
+    assert register.call_count == 1
+    assert [r.method for r in requests_mock.request_history if "management.azure.com" in r.url] == [
+        "GET",
+        "POST",
+    ]
 
 
 def test_a_claims_challenge_is_answered_with_its_claims(requests_mock, token):

@@ -86,6 +86,7 @@ import json
 import re
 import secrets
 import shutil
+import socket
 import ssl
 import tempfile
 import threading
@@ -463,6 +464,7 @@ class DataReplicationEmulator:
         self.requests: list[RequestRecord] = []
         self.token_requests = 0
         self.open_connections = 0
+        self._sockets: set[Any] = set()  # the connections open now (closed by reset())
         self.max_open_connections = 0
         self.connections_accepted = 0
         self._server: ThreadingHTTPServer | None = None
@@ -856,8 +858,17 @@ class DataReplicationEmulator:
 
         Settings changed since it was built go back to what it was built with; the server, its port,
         its certificates and its secret stay (tokens already issued stay valid). One emulator can so
-        serve a whole test session, reset between tests.
+        serve a whole test session, reset between tests. Connections clients left open are closed
+        (as a fresh server would have none), so connection counts start from zero.
         """
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + 2.0
+        while self.open_connections and time.monotonic() < deadline:
+            time.sleep(0.005)
         with self._lock:
             for name, value in self._settings.items():
                 setattr(self, name, value)
@@ -1227,6 +1238,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.request.settimeout(120)
         with self.emulator._lock:
+            self.emulator._sockets.add(self.request)
             self.emulator.open_connections += 1
             self.emulator.connections_accepted += 1
             self.emulator.max_open_connections = max(
@@ -1242,6 +1254,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def finish(self) -> None:
         with self.emulator._lock:
+            self.emulator._sockets.discard(self.request)
             self.emulator.open_connections -= 1
         with contextlib.suppress(OSError):
             super().finish()
