@@ -3,8 +3,14 @@ from __future__ import annotations
 import os
 import tempfile
 
-# A throwaway AIRFLOW_HOME before Airflow is first imported: tests never touch ~/airflow.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="datareplication-airflow-home-"))
+# A throwaway AIRFLOW_HOME before Airflow is first imported: tests never touch ~/airflow. Each
+# pytest-xdist worker has its own (its own metadata database).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(
+        prefix=f"datareplication-airflow-home-{os.environ['PYTEST_XDIST_WORKER']}-"
+    )
+else:
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="datareplication-airflow-home-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault(
     "AIRFLOW__CORE__DAGS_FOLDER", os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e", "dags")

@@ -120,6 +120,7 @@ def output_path(*parts: str) -> Path:
 class TaskInstance:
     """What a task asks of its task instance outside Airflow: XCom pushes are kept, the try number given."""
 
+    # Airflow 2 looks up a rescheduled sensor's first try among the task's reschedules by these.
     dag_id, task_id, run_id, map_index, max_tries = "dag", "task", "run", -1, 0
 
     def __init__(self, try_number: int = 1) -> None:
@@ -131,3 +132,33 @@ class TaskInstance:
 
     def get_first_reschedule_date(self, context: object) -> None:
         return None
+
+
+def run_inline(coroutine: Any) -> Any:
+    """Run a coroutine to its end in a loop of its own (a trigger, from a sync test)."""
+    import asyncio
+
+    return asyncio.run(coroutine)
+
+
+async def first_event(trigger: Any, timeout: float = 20) -> Any:
+    """Run a trigger until its first event; return the event's payload."""
+    import asyncio
+
+    async def collect() -> Any:
+        async for event in trigger.run():
+            return event.payload
+        return None
+
+    return await asyncio.wait_for(collect(), timeout)
+
+
+def example_dag_module(name: str) -> Any:
+    """Import one of ``example_dags/`` by its module name, as Airflow would parse it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "example_dags" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

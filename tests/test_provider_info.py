@@ -76,7 +76,7 @@ def test_every_public_task_class_documents_each_of_its_own_parameters():
         for name, task_class in vars(module).items():
             if not (inspect.isclass(task_class) and task_class.__module__ == module_name):
                 continue
-            if not getattr(task_class, "target_class", None):
+            if "Base" in name or not getattr(task_class, "target_class", None):
                 continue  # a base class, not a task
             doc = inspect.getdoc(task_class) or ""
             own = {

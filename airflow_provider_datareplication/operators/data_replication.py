@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from airflow_provider_datareplication.protected_item import ProtectedItemStatus
 
 
-class AzureDataReplicationStatusOperator(AzureDataReplicationTaskMixin):
+class AzureDataReplicationBaseStatusOperator(AzureDataReplicationTaskMixin):
     """
     Read what the task names once and push the service's body to XCom: the status operators' base.
 
@@ -55,7 +55,7 @@ class AzureDataReplicationStatusOperator(AzureDataReplicationTaskMixin):
             self.close_hook()
 
 
-class AzureDataReplicationOperationStatusOperator(OperationTaskMixin, AzureDataReplicationStatusOperator):
+class AzureDataReplicationOperationStatusOperator(OperationTaskMixin, AzureDataReplicationBaseStatusOperator):
     """
     Push an operation's ``OperationStatus`` (the service's body) to XCom as ``return_value``.
 
@@ -76,7 +76,7 @@ class AzureDataReplicationOperationStatusOperator(OperationTaskMixin, AzureDataR
     """
 
 
-class AzureDataReplicationJobStatusOperator(JobTaskMixin, AzureDataReplicationStatusOperator):
+class AzureDataReplicationJobStatusOperator(JobTaskMixin, AzureDataReplicationBaseStatusOperator):
     """
     Push a job of a replication vault (its body, exactly as the service sent it) to XCom.
 
@@ -110,7 +110,7 @@ def _scenario(text: Any) -> str:
     return "".join(str(text or "").split()).lower()
 
 
-class AzureDataReplicationProtectedItemOperator(ProtectedItemTaskMixin):
+class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
     """
     Start work on a protected item, then wait on the job it started: the base of the operators that act.
 
@@ -279,7 +279,7 @@ class AzureDataReplicationProtectedItemOperator(ProtectedItemTaskMixin):
         )
 
 
-class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationProtectedItemOperator):
+class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBaseProtectedItemOperator):
     """
     Enable replication of a server: create its protected item, then wait on the enable-protection job.
 
@@ -329,7 +329,7 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationProtec
         return Plan(job_name=str(done["name"]) if done else None, note="exists already: not created again")
 
 
-class AzureDataReplicationPlannedFailoverOperator(AzureDataReplicationProtectedItemOperator):
+class AzureDataReplicationPlannedFailoverOperator(AzureDataReplicationBaseProtectedItemOperator):
     """
     Migrate a server: start a planned failover of its protected item, then wait on the job.
 
@@ -391,7 +391,7 @@ class AzureDataReplicationPlannedFailoverOperator(AzureDataReplicationProtectedI
         )
 
 
-class AzureDataReplicationDeleteProtectedItemOperator(AzureDataReplicationProtectedItemOperator):
+class AzureDataReplicationDeleteProtectedItemOperator(AzureDataReplicationBaseProtectedItemOperator):
     """
     Disable replication of a server (after its migration: complete it), then wait on the job.
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS
+from tests.helpers import example_dag_module
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "example_dags"))
@@ -79,3 +80,40 @@ def test_example_dag_runs_its_three_waits_and_reports(emulator, airflow_home):
     assert emulator.client_secret not in text
     for token in emulator.issued_tokens:
         assert token not in text
+
+
+def test_the_migration_wave_migrates_every_server_once(airflow_home, emulator):
+    home, env = airflow_home
+    wave = [server["protected_item_name"] for server in example_dag_module("example_migration_wave").WAVE]
+    emulator.item_durations(
+        enable_protection=0.5, initial_replication=1.5, planned_failover=1, disable_protection=0.5
+    )
+    env = {**env, "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT": json.dumps(emulator.connection())}
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", "example_azure_data_replication_migration_wave"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with sqlite3.connect(home / "airflow.db") as db:
+        states = db.execute("select task_id, map_index, state, try_number from task_instance").fetchall()
+    assert {state for _, _, state, _ in states} == {"success"}
+    assert {(task, index) for task, index, _, _ in states if task.startswith("server.")} == {
+        (f"server.{step}", index)
+        for step in (
+            "replication_properties",
+            "enable_replication",
+            "wait_until_ready",
+            "migrate",
+            "check_migrated_server",
+            "complete_migration",
+        )
+        for index in range(len(wave))
+    }
+    for name in wave:
+        writes = [r.method for r in emulator.requests_for_item(name) if r.method != "GET"]
+        assert writes == ["PUT", "POST", "DELETE"], (name, writes)
+        assert emulator.protected_item(name) is None
+    assert "running in Azure" in result.stdout + result.stderr  # the check task's own line

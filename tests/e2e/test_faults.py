@@ -104,49 +104,55 @@ def same_job_xcom(value: dict, job: str) -> bool:
     )
 
 
-def test_every_fault_in_both_modes(emulator, run_dag):
+#: The table's rows by mode, written to the document once both modes have run in this process.
+ROWS: dict[str, list[str]] = {}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_fault(emulator, run_dag, mode):
     rows = []
     problems = []
-    for mode in MODES:
+    for name in ARM_FAULTS:
+        op, job = operation_id(name, mode), job_guid(f"{name}-{mode}")
+        emulator.script_operation(op, PROGRESS)
+        emulator.script_job(job, JOB_PROGRESS)
+        fault = arm_fault(name)
+        fault.operation_id, fault.after = op, 1  # hit the sensor while it waits
+        emulator.add_fault(fault)
+        fault = arm_fault(name)
+        fault.job_name, fault.after = job, 1  # and the job sensor
+        emulator.add_fault(fault)
+    result = run_dag(f"e2e_faults_{mode}")
+    for name, (transient, _) in ARM_FAULTS.items():
+        rows.append(check(emulator, result, name, mode, slug(name), transient, problems))
+        rows.append(check(emulator, result, name, mode, f"job_{slug(name)}", transient, problems))
+
+    for name, transient in TOKEN_FAULTS.items():
         emulator.reset_counters()
-        for name in ARM_FAULTS:
-            op, job = operation_id(name, mode), job_guid(f"{name}-{mode}")
-            emulator.script_operation(op, PROGRESS)
-            emulator.script_job(job, JOB_PROGRESS)
-            fault = arm_fault(name)
-            fault.operation_id, fault.after = op, 1  # hit the sensor while it waits
-            emulator.add_fault(fault)
-            fault = arm_fault(name)
-            fault.job_name, fault.after = job, 1  # and the job sensor
-            emulator.add_fault(fault)
-        result = run_dag(f"e2e_faults_{mode}")
-        for name, (transient, _) in ARM_FAULTS.items():
-            rows.append(check(emulator, result, name, mode, slug(name), transient, problems))
-            rows.append(check(emulator, result, name, mode, f"job_{slug(name)}", transient, problems))
+        emulator.clear_faults()
+        op = operation_id(name, mode)
+        emulator.script_operation(op, PROGRESS)
+        fault = token_fault(name)
+        # Deferrable: hit the trigger's own sign-in, while the sensor waits.
+        fault.after = 1 if mode == "deferrable" else 0
+        emulator.add_fault(fault)
+        result = run_dag(f"e2e_{slug(name)}_{mode}")
+        rows.append(check(emulator, result, name, mode, "wait", transient, problems))
 
-        for name, transient in TOKEN_FAULTS.items():
-            emulator.reset_counters()
-            emulator.clear_faults()
-            op = operation_id(name, mode)
-            emulator.script_operation(op, PROGRESS)
-            fault = token_fault(name)
-            # Deferrable: hit the trigger's own sign-in, while the sensor waits.
-            fault.after = 1 if mode == "deferrable" else 0
-            emulator.add_fault(fault)
-            result = run_dag(f"e2e_{slug(name)}_{mode}")
-            rows.append(check(emulator, result, name, mode, "wait", transient, problems))
+    for name, transient in IDENTITY_FAULTS.items():
+        emulator.reset_counters()
+        emulator.clear_faults()
+        op = operation_id(name, mode)
+        emulator.script_operation(op, PROGRESS)
+        emulator.add_fault(identity_fault(name, op, mode))
+        result = run_dag(f"e2e_{slug(name)}_{mode}")
+        rows.append(check(emulator, result, name, mode, "wait", transient, problems))
 
-        for name, transient in IDENTITY_FAULTS.items():
-            emulator.reset_counters()
-            emulator.clear_faults()
-            op = operation_id(name, mode)
-            emulator.script_operation(op, PROGRESS)
-            emulator.add_fault(identity_fault(name, op, mode))
-            result = run_dag(f"e2e_{slug(name)}_{mode}")
-            rows.append(check(emulator, result, name, mode, "wait", transient, problems))
-
-    if AIRFLOW_V_3_0_PLUS:  # the published table is the Airflow 3 run's
-        write_table(rows)
+    ROWS[mode] = rows
+    # The published table is the Airflow 3 run's, written when one process ran both modes (as
+    # scripts/docs.sh runs it; the test command may run the two modes side by side).
+    if AIRFLOW_V_3_0_PLUS and set(ROWS) == set(MODES):
+        write_table([row for each in MODES for row in ROWS[each]])
     assert not problems, "\n".join(problems)
 
 

@@ -73,7 +73,7 @@ def delete(**kwargs):
 
 
 def run_deferred(task, ti):
-    from tests.triggers.test_data_replication import first_event, run_inline
+    from tests.helpers import first_event, run_inline
 
     with pytest.raises(TaskDeferred) as info:
         task.execute({"ti": ti})

@@ -31,25 +31,12 @@ from airflow_provider_datareplication.triggers.data_replication import (
     AzureDataReplicationOperationTrigger,
 )
 from airflow_provider_datareplication.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
-from tests.helpers import OPERATION
+from tests.helpers import OPERATION, TaskInstance, first_event, run_inline
 
 try:
     from airflow.sdk.exceptions import AirflowRescheduleException
 except ImportError:  # Airflow 2
     from airflow.exceptions import AirflowRescheduleException
-
-
-class TaskInstance:
-    """What a sensor in reschedule mode asks of its task instance."""
-
-    # Airflow 2 looks up the first try's start among the task's reschedules by these.
-    dag_id, task_id, run_id, map_index, max_tries = "dag", "wait", "run", -1, 0
-
-    def get_first_reschedule_date(self, context):
-        return None
-
-    def xcom_push(self, key, value):
-        pass
 
 
 def sensor(**kwargs):
@@ -128,7 +115,6 @@ def test_permanent_errors_fail_at_once(emulator, fault, error):
 @pytest.mark.parametrize("refusal", [Fault.expired_token, Fault.revoked_token])
 @pytest.mark.parametrize("deferrable", [False, True])
 def test_one_refused_token_does_not_end_the_wait(emulator, refusal, deferrable):
-    from tests.triggers.test_data_replication import first_event, run_inline
 
     emulator.script_operation("op1", ["InProgress", "InProgress", "Succeeded"])
     emulator.add_fault(refusal(after=1))  # the sensor is already waiting
@@ -157,7 +143,6 @@ def test_retry_after_is_honoured_at_the_next_poke(emulator):
 
 
 def test_a_retry_after_met_before_deferring_carries_into_the_trigger(emulator):
-    from tests.triggers.test_data_replication import first_event, run_inline
 
     emulator.script_operation("op1", ["Succeeded"])
     emulator.add_fault(Fault.throttle("2"))
@@ -238,31 +223,37 @@ def test_deferrable_failed_first_check_with_soft_fail_skips(emulator):
         sensor(deferrable=True, soft_fail=True).execute({})
 
 
-def test_execute_complete_turns_events_into_outcomes():
-    task = sensor(deferrable=True)
-    body = {
-        "id": "x",
-        "name": "op1",
-        "status": "Succeeded",
-        "startTime": "a",
-        "endTime": "b",
-        "percentComplete": 100,
-    }
-    what = "operation 'op1' of job 'job1' in vault 'vault1' (resource group 'rg9')"
-    event = {"event": "terminal", "status": body, "target": what}
-    assert task.execute_complete({}, event) == body
+def test_execute_complete_turns_each_trigger_event_into_the_task_s_outcome(emulator):
+    # The events come from the trigger itself, run against the emulator: the outcome's text is
+    # what the trigger and the service said, not what the test wrote.
+    def event_of(**trigger_kwargs):
+        with pytest.raises(TaskDeferred) as info:
+            sensor(deferrable=True, **trigger_kwargs).execute({})
+        return run_inline(first_event(info.value.trigger))
+
+    emulator.script_operation("op1", ["InProgress", "Succeeded"], extra={"percentComplete": 100})
+    event = event_of()
+    assert sensor(deferrable=True).execute_complete({}, event)["percentComplete"] == 100
+
+    emulator.reset()
+    emulator.script_operation(
+        "op1", ["InProgress", {"status": "Failed", "error": {"code": "E9", "message": "m"}}]
+    )
     with pytest.raises(
-        AzureDataReplicationOperationFailedError, match=r"op1' of job 'job1' in vault 'vault1'.*ended Failed"
+        AzureDataReplicationOperationFailedError, match=r"op1' of job 'job1' in vault 'vault1'.*E9: m"
     ):
-        task.execute_complete({}, {**event, "status": {**body, "status": "Failed"}})
-    with pytest.raises(AirflowSensorTimeout, match="not terminal"):
-        task.execute_complete(
-            {}, {"event": "timeout", "message": "op1 was not terminal by the task's timeout"}
-        )
-    with pytest.raises(AzureDataReplicationAuthError, match="HTTP 403"):
-        task.execute_complete(
-            {}, {"event": "error", "error_type": "AzureDataReplicationAuthError", "message": "HTTP 403; X"}
-        )
+        sensor(deferrable=True).execute_complete({}, event_of())
+
+    emulator.reset()
+    emulator.script_operation("op1", ["InProgress"])
+    with pytest.raises(AirflowSensorTimeout, match="had not ended by the task's timeout"):
+        sensor(deferrable=True).execute_complete({}, event_of(timeout=1))
+
+    emulator.reset()
+    emulator.script_operation("op1", ["InProgress"])
+    emulator.add_fault(Fault.forbidden(after=1))  # met by the trigger
+    with pytest.raises(AzureDataReplicationAuthError, match="HTTP 403; AuthorizationFailed"):
+        sensor(deferrable=True).execute_complete({}, event_of())
 
 
 def test_templated_fields_and_keyword_only():
@@ -394,7 +385,6 @@ def test_job_sensor_reschedules_until_the_job_ends(emulator, monkeypatch):
 
 
 def test_job_sensor_defers_to_the_job_trigger_with_identifiers_only(emulator):
-    from tests.triggers.test_data_replication import first_event, run_inline
 
     emulator.script_job(JOB, ["Started", "Started", "Succeeded"])
     task = job_sensor(deferrable=True, api_version="2026-05-01")
@@ -511,11 +501,17 @@ def test_a_sensor_can_be_mapped_over_many_waits():
 
     from datetime import datetime
 
-    with DAG("mapped", schedule=None, start_date=datetime(2024, 1, 1)):
-        AzureDataReplicationOperationSensor.partial(task_id="ops", job_name="job1").expand(
+    with DAG("mapped", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+        operations = AzureDataReplicationOperationSensor.partial(task_id="ops", job_name="job1").expand(
             operation_id=["op1", "op2"]
         )
-        AzureDataReplicationJobSensor.partial(task_id="jobs", deferrable=True).expand(job_name=[JOB, "j2"])
+        jobs = AzureDataReplicationJobSensor.partial(task_id="jobs", deferrable=True).expand(
+            job_name=[JOB, "j2"]
+        )
+    assert set(dag.task_dict) == {"ops", "jobs"}
+    assert operations.partial_kwargs["job_name"] == "job1"
+    assert jobs.partial_kwargs["deferrable"] is True
+    assert operations.expand_input.value == {"operation_id": ["op1", "op2"]}
 
 
 # -- protected items --------------------------------------------------------------------------------
@@ -570,7 +566,6 @@ def test_item_sensor_defers_with_until_and_the_trigger_ends_the_wait(replicating
     from airflow_provider_datareplication.triggers.data_replication import (
         AzureDataReplicationProtectedItemTrigger,
     )
-    from tests.triggers.test_data_replication import first_event, run_inline
 
     task = item_sensor(deferrable=True)
     with pytest.raises(TaskDeferred) as info:
@@ -587,7 +582,6 @@ def test_item_sensor_waits_until_migrated_and_until_removed(emulator, mode):
     from airflow_provider_datareplication.actions import delete_item, planned_failover
     from airflow_provider_datareplication.identifiers import ProtectedItem
     from tests.e2e.dags.e2e_scenarios import ITEM
-    from tests.triggers.test_data_replication import first_event, run_inline
 
     emulator.item_durations(planned_failover=0.5, disable_protection=0.5)
     emulator.add_protected_item(ITEM)

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
 
 DAGS = Path(__file__).parent / "dags"
+#: Example DAGs the deployment runs too.
+EXAMPLE_DAGS = [Path(__file__).resolve().parents[2] / "example_dags" / "example_migration_wave.py"]
 CONN_ID = "azure_data_replication_default"
 #: Where the simple auth manager writes the admin's generated password, under AIRFLOW_HOME.
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
@@ -466,6 +468,8 @@ def _environment(airflow_home: Path, port: int, emulator: DataReplicationEmulato
             # The connection form's Test button (off by default in Airflow 3).
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(emulator.connection(vault_name="vault1")),
+            # The example DAGs check every second (their default is minutes).
+            "DATAREPLICATION_EXAMPLE_POLL_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
             "NO_COLOR": "1",
         }
@@ -488,6 +492,8 @@ def start_standalone(startup_timeout: float = 240.0) -> Standalone:
     emulator = DataReplicationEmulator().start()
     airflow_home = Path(tempfile.mkdtemp(prefix="datareplication-standalone-"))
     shutil.copytree(DAGS, airflow_home / "dags", ignore=shutil.ignore_patterns("__pycache__"))
+    for example in EXAMPLE_DAGS:  # the examples a user starts from, run as they are
+        shutil.copy(example, airflow_home / "dags")
     port = free_port()
     env = _environment(airflow_home, port, emulator)
     output_file = airflow_home / "standalone.out"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import assert_no_secrets, logs_text
+from tests.helpers import assert_no_secrets, example_dag_module, logs_text
 from tests.standalone.deployment import TRIGGERER_HEALTH_THRESHOLD, output_tail
 
 if TYPE_CHECKING:
@@ -271,3 +271,42 @@ def test_a_deferrable_job_sensor_waits_on_a_job_to_success(standalone: Standalon
     events = standalone.task_log_events(JOB_DAG, run_id, "wait_job")
     assert len(worker_starts(events)) == 2 and len(trigger_starts(events)) == 1
     assert_no_leak(standalone, json.dumps(value))
+
+
+WAVE_DAG = "example_azure_data_replication_migration_wave"
+
+
+def test_the_migration_wave_example_runs_deferred_to_success(standalone: Standalone) -> None:
+    wave = example_dag_module("example_migration_wave").WAVE
+    emulator = standalone.emulator
+    # Each step takes seconds here (hours in Azure): long enough that no trigger fires before the
+    # scheduler has taken in its worker's exit (the Airflow 3.3.2 race described above).
+    emulator.item_durations(
+        enable_protection=5, initial_replication=5, planned_failover=5, disable_protection=5
+    )
+    run_id = standalone.trigger(WAVE_DAG)
+    state = standalone.wait_for_run(WAVE_DAG, run_id, timeout=300)
+    answer = standalone.api("GET", f"/dags/{WAVE_DAG}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
+    tis = answer["task_instances"]
+    assert state == "success", sorted((t["task_id"], t["map_index"], t["state"]) for t in tis)
+    steps = (
+        "enable_replication",
+        "wait_until_ready",
+        "migrate",
+        "check_migrated_server",
+        "complete_migration",
+    )
+    for step in steps:
+        mapped = [t for t in tis if t["task_id"] == f"server.{step}"]
+        assert sorted(t["map_index"] for t in mapped) == list(range(len(wave))), step
+        assert {t["state"] for t in mapped} == {"success"}, step
+    names = [server["protected_item_name"] for server in wave]
+    for name in names:
+        writes = [r.method for r in emulator.requests_for_item(name) if r.method != "GET"]
+        assert writes == ["PUT", "POST", "DELETE"], (name, writes)  # each started once
+        assert emulator.protected_item(name) is None  # the migration completed
+        assert [job["properties"]["state"] for job in emulator.jobs_of(name)].count("Succeeded") >= 3
+    # The operators' and the sensor's waits ran in the triggerer.
+    text = deployment_text(standalone)
+    assert "AzureDataReplicationJobTrigger" in text and "AzureDataReplicationProtectedItemTrigger" in text
+    assert_no_leak(standalone)

@@ -15,7 +15,7 @@ from airflow_provider_datareplication.triggers.data_replication import (
     AzureDataReplicationJobTrigger,
     AzureDataReplicationOperationTrigger,
 )
-from tests.helpers import SUBSCRIPTION_ID, connections_closed
+from tests.helpers import SUBSCRIPTION_ID, connections_closed, first_event
 
 KWARGS = {
     "subscription_id": SUBSCRIPTION_ID,
@@ -34,20 +34,6 @@ def rebuild(trigger):
     classpath, kwargs = trigger.serialize()
     module, _, name = classpath.rpartition(".")
     return getattr(importlib.import_module(module), name)(**kwargs)
-
-
-def run_inline(coroutine):
-    """Run a coroutine to its end in a loop of its own (a trigger, from a sync test)."""
-    return asyncio.run(coroutine)
-
-
-async def first_event(trigger, timeout=20):
-    async def collect():
-        async for event in trigger.run():
-            return event.payload
-        return None
-
-    return await asyncio.wait_for(collect(), timeout)
 
 
 def test_serialize_holds_identifiers_and_nothing_secret():
@@ -201,10 +187,14 @@ async def test_no_secret_or_token_in_serialize_or_events(emulator):
 async def test_deadline_ends_the_wait_with_a_timeout_event(emulator):
     emulator.script_operation("op1", ["InProgress"])
     started = time.time()
-    payload = await first_event(make(poll_interval=0.2, deadline=started + 0.7))
+    deadline = started + 0.7
+    payload = await first_event(make(poll_interval=0.2, deadline=deadline))
     assert payload["event"] == "timeout"
     assert "operation 'op1' of job 'job1'" in payload["message"]
-    assert 0.6 <= time.time() - started < 2
+    # Not before the deadline; and the wait read nothing after it.
+    assert time.time() >= deadline
+    reads = emulator.requests_for("op1")
+    assert reads and all(read.wall <= deadline for read in reads)
 
 
 async def test_deadline_is_absolute_so_a_rebuilt_trigger_keeps_it(emulator):
