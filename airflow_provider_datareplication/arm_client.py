@@ -558,10 +558,12 @@ def _arm_configuration(
 def _http_logging_policy(enabled: bool) -> ARMHttpLoggingPolicy:
     """azure-mgmt-core's HTTP logging policy; off, it is given a logger that is never enabled."""
     policy = ARMHttpLoggingPolicy(logger=None if enabled else HTTP_LOGGING_OFF)
-    # What support asks for and what paces the reads, shown rather than redacted (none is a secret).
+    # What support asks for and what paces the reads, shown rather than redacted (none is a secret);
+    # the api-version too (older azure-core redacts every query parameter it does not list).
     policy.allowed_header_names.update(
         {*REQUEST_ID_HEADERS, GLOBAL_READS_LEFT_HEADER, "retry-after-ms", "x-ms-retry-after-ms"}
     )
+    policy.allowed_query_params.update({"api-version", "forceDelete", "pageSize"})
     return policy
 
 

@@ -252,9 +252,10 @@ async def read_connection(conn_id: str, hook: Any) -> AzureDataReplicationConnec
             from airflow_provider_datareplication.connection import AzureDataReplicationConnection
 
             try:
-                return AzureDataReplicationConnection.from_connection(
-                    await get_async_connection(conn_id, hook=hook)
-                )
+                conn = await get_async_connection(conn_id, hook=hook)
+                # Off the event loop: reading a connection may read a file (an azure connection's
+                # key_path, a service principal's auth file).
+                return await asyncio.to_thread(AzureDataReplicationConnection.from_connection, conn)
             finally:
                 finished[0] = loop.time()
 

@@ -15,7 +15,6 @@ import random
 import re
 import threading
 import time
-import weakref
 from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass
 from typing import Any
@@ -422,13 +421,16 @@ class ReadPacers:
         return self.for_subscription(unquote(match.group(1)) if match else "")
 
 
-_SHARED_PACERS: weakref.WeakValueDictionary[tuple[Any, ...], ReadPacers] = weakref.WeakValueDictionary()
+#: The process's pacers, one set per principal (and pace). Kept for the process's life, not only
+#: while a client holds them: a client built after another one let go still paces against the
+#: reads that one sent (a few floats per identity and subscription).
+_SHARED_PACERS: dict[tuple[Any, ...], ReadPacers] = {}
 _SHARED_PACERS_LOCK = threading.Lock()
 
 
 def shared_read_pacers(principal: tuple[Any, ...], rate: float, *, adaptive: bool = False) -> ReadPacers:
     """
-    Return the process's pacers for one principal (kept while some client holds them).
+    Return the process's pacers for one principal (one set for the process's life).
 
     :param principal: Who signs in (see ``AzureDataReplicationConnection.principal``).
     :param rate: Most reads per second, per subscription (with ``adaptive``, the ceiling).

@@ -18,7 +18,7 @@ LOGS="$(mktemp -d -t datareplication-tests-XXXXXX)"
 started=$SECONDS
 step_started=$SECONDS
 took() { echo "== $1 took $((SECONDS - step_started)) s"; step_started=$SECONDS; }
-PYTEST_ARGS=(-q -p no:cacheprovider -rs --durations=15)
+PYTEST_ARGS=(-q -p no:cacheprovider -rfEs --durations=15)
 # pytest, where "no test selected" (exit 5: extra arguments that select none of a run's tests) passes.
 run_pytest() {
   local venv=$1 code=0

@@ -110,6 +110,8 @@ def test_each_operator_waits_in_the_worker_and_deferred_refuses_what_the_item_do
             **names(emulator, item_name(f"delete-{mode}")), force_delete=True
         )
         assert emulator.protected_item(item_name(f"delete-{mode}")) is None
+    assert result.states["create_no_wait"] == "success"
+    assert result.xcom["create_no_wait"]["properties"]["state"] in ("Pending", "Started")
     for task in ("create_refused", "failover_refused", "delete_refused"):
         assert result.states[task] == "failed", task
         assert writes(emulator, item_name(task.replace("_", "-"))) == []
@@ -131,16 +133,26 @@ def test_each_operator_waits_in_the_worker_and_deferred_refuses_what_the_item_do
     assert len(writes(emulator, lost)) == 1 and len(emulator.jobs_of(lost)) == 1
 
 
-def test_a_retry_waits_on_the_work_its_first_try_started(emulator, run_dag):
-    name = item_name("retry")
-    emulator.item_durations(planned_failover=1.0)
-    emulator.add_protected_item(name)
-    # After the failover is sent, the first try's read of its job is refused: the try fails.
-    emulator.add_fault(Fault.forbidden(method="GET", protected_item=None, after=1))
+@pytest.mark.parametrize(
+    ("action", "seeded", "under_way"),
+    [
+        ("create", None, "exists; waiting on its running job"),
+        ("failover", "Protected", "a planned failover is under way"),
+        ("delete", "PlannedFailoverCompleted", "a removal is under way"),
+    ],
+)
+def test_a_retry_waits_on_the_work_its_first_try_started(emulator, run_dag, action, seeded, under_way):
+    name = item_name(f"retry-{action}")
+    emulator.item_durations(enable_protection=1.5, planned_failover=1.5, disable_protection=1.5)
+    if seeded:
+        emulator.add_protected_item(name, protection_state=seeded)
+    # The first try reads the item, sends its call, then its read of the job is refused: it fails.
+    emulator.add_fault(Fault.forbidden(method="GET", after=1))
 
-    result = run_dag("e2e_item_retry")
+    result = run_dag(f"e2e_item_retry_{action}")
 
-    assert result.states == {"failover": "success"}
-    assert result.xcom["failover"]["properties"]["state"] == "Succeeded"
-    assert len(writes(emulator, name)) == 1  # one planned failover, not two
-    assert "a planned failover is under way" in result.output
+    assert result.states == {action: "success"}
+    assert "HTTP 403; AuthorizationFailed" in result.output  # the first try's failure
+    assert under_way in result.output  # the retry found the work under way
+    assert result.xcom[action]["properties"]["state"] == "Succeeded"
+    assert len(writes(emulator, name)) == 1  # the work was started once, not twice

@@ -4,6 +4,7 @@ import asyncio
 import importlib
 import json
 import logging
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -328,3 +329,30 @@ async def test_protected_item_trigger_fails_fast_on_a_missing_item_unless_waitin
     assert payload["event"] == "error" and "HTTP 404; ResourceNotFound" in payload["message"]
     with pytest.raises(ValueError, match="until must be one of"):
         AzureDataReplicationProtectedItemTrigger(protected_item_name="x", until="soon")
+
+
+async def test_protected_item_trigger_logs_initial_replication_s_progress_as_it_changes(emulator, caplog):
+    from airflow_provider_datareplication.actions import create_item
+    from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationHook
+    from airflow_provider_datareplication.identifiers import ProtectedItem
+    from airflow_provider_datareplication.triggers.data_replication import (
+        AzureDataReplicationProtectedItemTrigger,
+    )
+    from tests.e2e.dags.e2e_scenarios import HYPERV_PROPERTIES, ITEM
+
+    caplog.set_level(logging.INFO, logger="airflow_provider_datareplication.triggers")
+    emulator.item_durations(enable_protection=0.2, initial_replication=1.5)
+    with AzureDataReplicationHook() as hook:  # replication enabled now; initial replication follows
+        hook.start(hook.resolve(ProtectedItem, protected_item_name=ITEM), create_item(HYPERV_PROPERTIES))
+    trigger = AzureDataReplicationProtectedItemTrigger(protected_item_name=ITEM, poll_interval=0.1)
+    payload = await first_event(trigger)
+    assert payload["event"] == "terminal"
+    assert payload["status"]["properties"]["protectionState"] == "Protected"
+    progress = [
+        int(found)
+        for record in caplog.records
+        if record.levelno == logging.INFO
+        for found in re.findall(r"initial replication (\d+)%", record.getMessage())
+    ]
+    # Each change of the percentage is logged once, rising.
+    assert len(progress) >= 3 and progress == sorted(set(progress))

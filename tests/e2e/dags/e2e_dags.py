@@ -316,14 +316,34 @@ with DAG("e2e_item_operators", schedule=None, start_date=START, catchup=False) a
         check_interval=POLL,
     )
 
-with DAG(
-    "e2e_item_retry",
-    schedule=None,
-    start_date=START,
-    catchup=False,
-    default_args={"retries": 1, "retry_delay": 0},
-) as e2e_item_retry:
-    # The first try starts the failover, then fails reading its job; the retry waits on that job.
-    AzureDataReplicationPlannedFailoverOperator(
-        task_id="failover", protected_item_name=item_name("retry"), check_interval=POLL, deferrable=True
+    # Not waiting: the job as it starts.
+    AzureDataReplicationCreateProtectedItemOperator(
+        task_id="create_no_wait",
+        protected_item_name=item_name("create-no-wait"),
+        properties=HYPERV_PROPERTIES,
+        wait_for_termination=False,
     )
+
+#: Each operator in a DAG of its own, retried once: its first try starts the work, then fails
+#: reading the job it started; the retry must wait on that job, not start the work again.
+ITEM_RETRY_OPERATORS = {
+    "create": lambda name: AzureDataReplicationCreateProtectedItemOperator(
+        task_id="create", protected_item_name=name, properties=HYPERV_PROPERTIES, check_interval=POLL
+    ),
+    "failover": lambda name: AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover", protected_item_name=name, check_interval=POLL, deferrable=True
+    ),
+    "delete": lambda name: AzureDataReplicationDeleteProtectedItemOperator(
+        task_id="delete", protected_item_name=name, check_interval=POLL, deferrable=True
+    ),
+}
+for action, build in ITEM_RETRY_OPERATORS.items():
+    with DAG(
+        f"e2e_item_retry_{action}",
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        default_args={"retries": 1, "retry_delay": 0},
+    ) as retry_dag:
+        build(item_name(f"retry-{action}"))
+    globals()[retry_dag.dag_id] = retry_dag
