@@ -256,7 +256,7 @@ class Standalone:
         return value
 
     def task_log_events(
-        self, dag_id: str, run_id: str, task_id: str, try_number: int = 1
+        self, dag_id: str, run_id: str, task_id: str, try_number: int = 1, map_index: int = -1
     ) -> list[dict[str, Any]]:
         """
         A try's log (worker and triggerer parts, merged by Airflow) as structured events.
@@ -266,7 +266,7 @@ class Standalone:
         answer = self.api(
             "GET",
             f"/dags/{quote(dag_id)}/dagRuns/{quote(run_id)}/taskInstances/{quote(task_id)}/logs/{try_number}",
-            params={"full_content": "true"},
+            params={"full_content": "true", "map_index": map_index},
             headers={"Accept": "application/json"},
             ok=(200, 404),
         )

@@ -306,7 +306,13 @@ def test_the_migration_wave_example_runs_deferred_to_success(standalone: Standal
         assert writes == ["PUT", "POST", "DELETE"], (name, writes)  # each started once
         assert emulator.protected_item(name) is None  # the migration completed
         assert [job["properties"]["state"] for job in emulator.jobs_of(name)].count("Succeeded") >= 3
-    # The operators' and the sensor's waits ran in the triggerer.
-    text = deployment_text(standalone)
-    assert "AzureDataReplicationJobTrigger" in text and "AzureDataReplicationProtectedItemTrigger" in text
+    # The operators' and the sensor's waits ran in the triggerer: each deferred, once.
+    tries = {(t["task_id"], t["map_index"]): t["try_number"] for t in tis}
+    for step in ("enable_replication", "wait_until_ready", "migrate", "complete_migration"):
+        for index in range(len(wave)):
+            task_id = f"server.{step}"
+            events = standalone.task_log_events(
+                WAVE_DAG, run_id, task_id, try_number=tries[task_id, index], map_index=index
+            )
+            assert len(trigger_starts(events)) == 1, (step, index)
     assert_no_leak(standalone)
