@@ -97,12 +97,14 @@ class Plan:
     What an operator that starts work does, given the item as it is now.
 
     :param action: The call to send (``None``: send nothing).
-    :param job_name: The job to wait on instead: work already under way, or already done.
+    :param job_name: The job of work already under way (waited on), or already done (reported).
+    :param done: Whether that work is done already: its job is read once and reported, not waited on.
     :param note: Why, for the task log.
     """
 
     action: ItemAction | None = None
     job_name: str | None = None
+    done: bool = False
     note: str = ""
 
 
@@ -157,7 +159,7 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
         try:
             item = cast("ProtectedItem", self.target)
             self.remember_portal_link(context, item)
-            job_name, operation_url = self._start(context, item)
+            job_name, operation_url, done = self._start(context, item)
             ti = context.get("ti")
             if ti is not None:
                 ti.xcom_push(key="job_name", value=job_name)
@@ -166,7 +168,7 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
                 return None
             self._job_name = job_name
             job = item.job(job_name)
-            if not self.wait_for_termination:
+            if done or not self.wait_for_termination:
                 status = self.hook.get_status(job)
                 self.log.info("%s is %s", job.describe(), status.state)
                 return status.to_dict()
@@ -177,8 +179,13 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
         finally:
             self.close_hook()
 
-    def _start(self, context: Context, item: ProtectedItem) -> tuple[str | None, str | None]:
-        """Send the call once (again only after reading the item again); return the job and its URL."""
+    def _start(self, context: Context, item: ProtectedItem) -> tuple[str | None, str | None, bool]:
+        """
+        Send the call once (again only after reading the item again, when its answer was lost).
+
+        Return the job, the operation URL the call answered with, and whether the work was done
+        already (nothing sent).
+        """
         from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
 
         ti = context.get("ti")
@@ -195,7 +202,7 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
             if plan.note:
                 self.log.info("%s: %s", item.describe(), plan.note)
             if plan.action is None:
-                return plan.job_name, None
+                return plan.job_name, None, plan.done
             self.log.info("Sending: %s %s", plan.action.doing, item.describe())
             try:
                 started = self.hook.start(item, plan.action)
@@ -211,7 +218,7 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
                 started.job_name,
                 started.operation_url,
             )
-            return started.job_name, started.operation_url
+            return started.job_name, started.operation_url, False
         assert lost is not None
         raise lost
 
@@ -325,8 +332,10 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
             return Plan(
                 job_name=str(running["name"]), note=f"exists; waiting on its running job {running['name']}"
             )
-        done = item.current_job
-        return Plan(job_name=str(done["name"]) if done else None, note="exists already: not created again")
+        last = item.current_job
+        return Plan(
+            job_name=str(last["name"]) if last else None, done=True, note="exists already: not created again"
+        )
 
 
 class AzureDataReplicationPlannedFailoverOperator(AzureDataReplicationBaseProtectedItemOperator):
@@ -373,9 +382,10 @@ class AzureDataReplicationPlannedFailoverOperator(AzureDataReplicationBaseProtec
                 job_name=str(running["name"]), note=f"a planned failover is under way: job {running['name']}"
             )
         if (item.protection_state or "").lower() == MIGRATED_STATE.lower():
-            done = item.current_job
+            last = item.current_job
             return Plan(
-                job_name=str(done["name"]) if done else None,
+                job_name=str(last["name"]) if last else None,
+                done=True,
                 note="failed over already (PlannedFailoverCompleted): not failed over again",
             )
         if not any(job in item.allowed_jobs for job in FAILOVER_JOBS):
@@ -425,7 +435,7 @@ class AzureDataReplicationDeleteProtectedItemOperator(AzureDataReplicationBasePr
     def plan(self, item: ProtectedItemStatus | None, running: dict[str, Any] | None) -> Plan:
         """Remove an item that allows it (or when forced); wait on a removal under way; report one gone."""
         if item is None:
-            return Plan(note="gone already: not deleted again")
+            return Plan(done=True, note="gone already: not deleted again")
         if self.runs(running, "DisableProtection"):
             assert running is not None
             return Plan(job_name=str(running["name"]), note=f"a removal is under way: job {running['name']}")
