@@ -2,8 +2,8 @@
 Many waits in one triggerer: this provider's trigger against Airflow's ``DateTimeTrigger`` floor.
 
 For each N, a fresh interpreter runs N triggers on one asyncio loop until every one has fired,
-the way a triggerer does: N of this provider's triggers (half operation triggers, half job
-triggers) against the local emulator (in its own
+the way a triggerer does: N of this provider's triggers (a third each: operation, job and
+protected item triggers) against the local emulator (in its own
 process, enforcing ARM's read limits per subscription), then N ``DateTimeTrigger`` (a trigger that
 only sleeps: the floor). Operations are spread 500 to a subscription (a wave of protected items
 per subscription); each is ``InProgress`` for ``--operation-seconds`` after its first read, then
@@ -109,6 +109,7 @@ async def run_triggers(
         from airflow_provider_datareplication.triggers.data_replication import (
             AzureDataReplicationJobTrigger,
             AzureDataReplicationOperationTrigger,
+            AzureDataReplicationProtectedItemTrigger,
         )
 
         # The process's shared client is a one-off cost, not a per-trigger one: the warm hook stays
@@ -126,8 +127,17 @@ async def run_triggers(
         def make(
             i: int, *, prefix: str = tag, poll: float = poll_seconds, deadline: float | None = None
         ) -> Any:
-            # Both kinds of wait, half each: an operation (preview identifiers) and a job.
-            if i % 2:
+            # Every kind of wait, a third each: an operation (preview identifiers), a job, and a
+            # protected item (ready to migrate once its initial replication is done).
+            if i % 3 == 2:
+                return AzureDataReplicationProtectedItemTrigger(
+                    protected_item_name=f"{prefix}-{i}",
+                    vault_name="vault1",
+                    subscription_id=subscription(i),
+                    poll_interval=poll,
+                    deadline=deadline,
+                )
+            if i % 3 == 1:
                 return AzureDataReplicationJobTrigger(
                     job_name=f"{prefix}-{i}",
                     vault_name="vault1",
@@ -400,10 +410,11 @@ def measure(ns: list[int], operation_seconds: float, poll_seconds: float) -> lis
 
 def render(rows: list[dict[str, Any]], operation_seconds: float, poll_seconds: float) -> list[str]:
     lines = [
-        f"Triggers on one asyncio loop until all fire, half operation triggers and half job triggers. "
-        f"Operations (jobs): InProgress (Started) for {operation_seconds:g} s after their first read, then "
-        f"Succeeded; poll interval {poll_seconds:g} s; {PER_SUBSCRIPTION} "
-        f"operations per subscription; configured rate {RATE:g} reads/s per subscription; the emulator "
+        "Triggers on one asyncio loop until all fire, a third each operation, job and protected item "
+        "triggers. Operations (jobs, items): InProgress (Started, InitialReplicationInProgress) for "
+        f"{operation_seconds:g} s after their first read, then Succeeded (Protected: ready to migrate); "
+        f"poll interval {poll_seconds:g} s; {PER_SUBSCRIPTION} operations per subscription; "
+        f"configured rate {RATE:g} reads/s per subscription; the emulator "
         f"throttles as ARM does ({ARM_LIMIT} per subscription). Floor: Airflow's DateTimeTrigger, "
         f"sleeping {operation_seconds:g} s.",
         "",

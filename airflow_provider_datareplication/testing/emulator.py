@@ -398,8 +398,9 @@ class DataReplicationEmulator:
     :param unknown_operations: Status every GET of an unscripted operation answers; ``None``
         (default) answers 404 ResourceNotFound, as Azure does.
     :param auto_progress: When set, an unscripted operation answers ``InProgress`` (an unscripted
-        job ``Started``) until this many seconds after its first read, then ``Succeeded`` (for load
-        tests with many waits).
+        job ``Started``, a protected item no one created ``InitialReplicationInProgress``) until this
+        many seconds after its first read, then ``Succeeded`` (the item ``Protected``: ready to
+        migrate), for load tests with many waits.
     :param arm_read_limit: ``(bucket, refill per second)``: throttle reads as ARM does, per
         principal and subscription, and globally per subscription at 15 times that (a 429 with
         ``Retry-After`` once a bucket is empty); ``None`` for no throttling (the buckets still
@@ -458,6 +459,7 @@ class DataReplicationEmulator:
         self._lock = threading.Lock()
         self._scripts: dict[str, _Script] = {}
         self._job_scripts: dict[str, _Script] = {}
+        self._item_scripts: dict[str, _Script] = {}  # items that exist only by auto_progress
         self._faults: list[Fault] = []
         self._tokens: dict[str, tuple[float, str]] = {}  # token: (expiry, principal)
         self.issued_tokens: list[str] = []
@@ -875,6 +877,7 @@ class DataReplicationEmulator:
             self.items = ProtectedItemStore(self._item_durations)
             self._scripts.clear()
             self._job_scripts.clear()
+            self._item_scripts.clear()
             self._faults.clear()
             self._buckets.clear()
         self.reset_counters()
@@ -1065,6 +1068,32 @@ class DataReplicationEmulator:
             return (operation_id is not None and operation_id in self._scripts) or (
                 job_name is not None and job_name in self._job_scripts
             )
+
+    def _auto_item(self, sub: str, rg: str, vault: str, name: str) -> dict[str, Any] | None:
+        """
+        With ``auto_progress``: an item no one created replicates until that long after its first read.
+
+        Then it is ready to migrate (``Protected``). ``None`` for every other item (and without
+        ``auto_progress``).
+        """
+        key = f"{sub}/{rg}/{vault}/{name}".lower()
+        if self.auto_progress is None or (
+            key not in self._item_scripts and self.items.body_of(name, sub, rg, vault)
+        ):
+            return None
+        found = self._next_entry(self._item_scripts, key, "InitialReplicationInProgress")
+        assert found is not None
+        state = "Protected" if found[0] == "Succeeded" else str(found[0])
+        return self.items.add(
+            sub,
+            rg,
+            vault,
+            name,
+            protection_state=state,
+            instance_type="HyperVToAzStackHCI",
+            allowed_jobs=None,
+            properties=None,
+        )
 
     def _operation_body(self, resource_id: str, op: str) -> dict[str, Any] | None:
         found = self._next_entry(self._scripts, op, "InProgress")
@@ -1705,7 +1734,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._names_ok(sub, rg, {"vault": vault, "protected item": item}, None, None):
             return
         try:
-            body = self.emulator.items.get(sub, rg, vault, item)
+            body = self.emulator._auto_item(sub, rg, vault, item) or self.emulator.items.get(
+                sub, rg, vault, item
+            )
         except ArmError as error:
             self._record(error.status, "arm")
             self._send(error.status, _arm_error(error.code, error.message))

@@ -274,3 +274,23 @@ def test_the_read_limit_is_per_principal_and_subscription(emulator):
         assert other.status_code == 200  # another subscription has a bucket of its own
     finally:
         limited.stop()
+
+
+def test_auto_progress_makes_an_item_no_one_created_ready_after_a_while():
+    with DataReplicationEmulator(auto_progress=0.5) as emulator:
+        url = (
+            f"{emulator.url}/subscriptions/{emulator.subscription_id}/resourceGroups/rg1/providers"
+            "/Microsoft.DataReplication/replicationVaults/vault1/protectedItems/server-1?api-version=2024-09-01"
+        )
+        bearer = token(emulator).json()["access_token"]
+
+        def state():
+            answer = requests.get(
+                url, headers={"Authorization": f"Bearer {bearer}"}, verify=emulator.ca_file, timeout=10
+            )
+            assert answer.status_code == 200
+            return answer.json()["properties"]["protectionState"], answer.json()["properties"]["allowedJobs"]
+
+        assert state() == ("InitialReplicationInProgress", ["DisableProtection"])
+        time.sleep(0.6)
+        assert state() == ("Protected", ["PlannedFailover", "DisableProtection"])
