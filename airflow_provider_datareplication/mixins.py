@@ -4,10 +4,13 @@ What every task of this provider shares, whether it waits (a sensor) or acts (an
 :class:`AzureDataReplicationTaskMixin` holds the connection, the target the task names (resolved
 once per run, with the connection's defaults), the hook, the "Azure portal" link, and the way to
 wait in the triggerer: the same deferral and the same reading of the trigger's event for every
-task. The kind mixins (:class:`OperationTaskMixin`, :class:`JobTaskMixin`) declare the parameters
-that name each kind of target, as the target classes of
-:mod:`~airflow_provider_datareplication.identifiers` name them; judging an answer stays with the
-sensors. As the AWS provider's ``AwsBaseHookMixin`` serves both its operators and its sensors.
+task, and the one judgement of a target's end (:meth:`AzureDataReplicationTaskMixin.judge`) that
+the sensors and the operators that start work make (the status operators report, and do not
+judge). The kind mixins (:class:`OperationTaskMixin`, :class:`JobTaskMixin`,
+:class:`ProtectedItemTaskMixin`) declare the parameters that name each kind of target, as the
+target classes of :mod:`~airflow_provider_datareplication.identifiers` name them (a test keeps the
+two equal; the triggers and template fields take them from the target classes). As the AWS
+provider's ``AwsBaseHookMixin`` serves both its operators and its sensors.
 """
 
 from __future__ import annotations
