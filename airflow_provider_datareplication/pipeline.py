@@ -331,7 +331,7 @@ class ReadPacer:
     #: that has since risen.
     LOOK_EVERY = 30.0
     #: The pace is on its way up while the rate of the last answer exceeds it by this factor.
-    RISING = 1.25
+    RISING = 1.5
 
     def __init__(
         self,
