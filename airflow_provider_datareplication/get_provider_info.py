@@ -98,8 +98,12 @@ CONFIG: dict[str, Any] = {
                     "while it is nearly full, the floor once it is down to a reserve (or on a 429), in "
                     "proportion in between. Every process "
                     "reading as the same identity sees the same bucket, so several triggerers and workers "
-                    "share ARM's budget fairly without a coordination service. False keeps every process "
-                    "at max_reads_per_second."
+                    "share ARM's budget fairly without a coordination service. Reads booked while the pace "
+                    "was low move up when it rises. Where answers lack the header (a private cloud, a proxy "
+                    "that strips it, an emulator without it) the pace stays at its start, 10 reads/s (or "
+                    "max_reads_per_second if lower); a 429 drops it to the floor, the next answer brings it "
+                    "back. False keeps every "
+                    "process at max_reads_per_second."
                 ),
                 "version_added": "0.1.0",
                 "type": "boolean",

@@ -9,18 +9,22 @@ time, so standard library only. The azure-core pipeline that uses these lives in
 from __future__ import annotations
 
 import email.utils
+import itertools
 import logging
 import math
 import random
 import re
 import threading
 import time
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _RETRY_AFTER_MS_HEADERS = ("retry-after-ms", "x-ms-retry-after-ms")
 #: ARM's answers say how many reads are left in the buckets they are counted against.
@@ -135,6 +139,156 @@ class RequestSettings:
         return {"connection_timeout": self.connect_timeout, "read_timeout": self.read_timeout}
 
 
+class SlotBook:
+    """
+    Booked read slots (times), sorted, in blocks that each know their widest gap.
+
+    A reader books the first time at least an interval from every booked slot. Walking the slots
+    one by one to find it costs as many steps as slots lie in the way, and thousands of readers
+    booking into the same dense queue (waits begun together, or moving up together when the pace
+    rises) would cost steps in the square of their number. Here a block whose widest gap (and the
+    gap before it) is too narrow to hold a slot is stepped over whole: a booking scans the slots of
+    the blocks where it starts and ends, and looks once at each block in between (with blocks of
+    about 64 slots, some 150 steps among 5,000 slots rather than up to 5,000).
+
+    Not thread-safe: :class:`ReadPacer` holds its lock around every call.
+    """
+
+    #: Slots per block, about: a block is split above twice this, and merged below a quarter.
+    BLOCK = 64
+    #: Seconds: more than the rounding of a sum of slot times.
+    ROUNDING = 1e-6
+
+    def __init__(self) -> None:
+        self._blocks: list[list[float]] = []
+        self._lasts: list[float] = []  # each block's last slot, to find a block by bisection
+        self._widest: list[float] = []  # each block's widest gap between two of its slots
+
+    def __len__(self) -> int:
+        return sum(map(len, self._blocks))
+
+    def __iter__(self) -> Iterator[float]:
+        for block in self._blocks:
+            yield from block
+
+    def _update(self, b: int) -> None:
+        block = self._blocks[b]
+        self._lasts[b] = block[-1]
+        self._widest[b] = max((y - x for x, y in itertools.pairwise(block)), default=0.0)
+
+    def add(self, slot: float) -> None:
+        """
+        Add a slot.
+
+        :param slot: Its time.
+        """
+        blocks = self._blocks
+        if not blocks:
+            self._blocks, self._lasts, self._widest = [[slot]], [slot], [0.0]
+            return
+        b = min(bisect_left(self._lasts, slot), len(blocks) - 1)
+        block = blocks[b]
+        i = bisect_right(block, slot)
+        block.insert(i, slot)
+        if len(block) > 2 * self.BLOCK:
+            blocks.insert(b + 1, block[self.BLOCK :])
+            del block[self.BLOCK :]
+            self._lasts.insert(b + 1, 0.0)
+            self._widest.insert(b + 1, 0.0)
+            self._update(b + 1)
+            self._update(b)
+        elif 0 < i < len(block) - 1 and block[i + 1] - block[i - 1] >= self._widest[b]:
+            self._update(b)  # it split the widest gap
+        else:
+            self._lasts[b] = block[-1]
+            self._widest[b] = max(
+                self._widest[b],
+                slot - block[i - 1] if i else 0.0,
+                block[i + 1] - slot if i < len(block) - 1 else 0.0,
+            )
+
+    def remove(self, slot: float) -> bool:
+        """
+        Remove a slot; return whether it was booked.
+
+        :param slot: Its time, exactly as booked.
+        """
+        b = bisect_left(self._lasts, slot)
+        if b == len(self._blocks):
+            return False
+        block = self._blocks[b]
+        i = bisect_left(block, slot)
+        if i == len(block) or block[i] != slot:
+            return False
+        del block[i]
+        if len(block) < self.BLOCK // 4 and b + 1 < len(self._blocks):
+            block.extend(self._blocks.pop(b + 1))
+            del self._lasts[b + 1], self._widest[b + 1]
+            self._update(b)
+        elif not block:
+            del self._blocks[b], self._lasts[b], self._widest[b]
+        elif 0 < i < len(block):
+            self._widest[b] = max(self._widest[b], block[i] - block[i - 1])
+        else:
+            self._update(b)  # an end slot: its gap may have been the widest
+        return True
+
+    def drop_through(self, moment: float) -> None:
+        """
+        Remove every slot at or before a moment.
+
+        :param moment: A time.
+        """
+        gone = bisect_right(self._lasts, moment)
+        del self._blocks[:gone], self._lasts[:gone], self._widest[:gone]
+        if self._blocks and self._blocks[0][0] <= moment:
+            del self._blocks[0][: bisect_right(self._blocks[0], moment)]
+            self._update(0)
+
+    def count(self, start: float, end: float) -> int:
+        """
+        Return how many slots lie at or after ``start`` and before ``end``.
+
+        :param start: A time.
+        :param end: A later time.
+        """
+        return self._rank(end) - self._rank(start)
+
+    def _rank(self, moment: float) -> int:
+        b = bisect_left(self._lasts, moment)
+        before = sum(map(len, self._blocks[:b]))
+        return before + (bisect_left(self._blocks[b], moment) if b < len(self._blocks) else 0)
+
+    def first_free(self, slot: float, interval: float) -> float:
+        """
+        Return the first time from ``slot`` on that is at least ``interval`` from every slot.
+
+        :param slot: The earliest time wanted.
+        :param interval: The least distance to every booked slot.
+        """
+        blocks, lasts, widest = self._blocks, self._lasts, self._widest
+        # A block is stepped over only when its widest gap is short of two intervals by more than
+        # rounding: a gap of exactly two (a slot released from a run) is found by the walk.
+        narrow = 2 * interval - self.ROUNDING
+        b = bisect_right(lasts, slot - interval)
+        if b == len(blocks):
+            return slot
+        block = blocks[b]
+        i = bisect_right(block, slot - interval)
+        while True:
+            for other in block[i:] if i else block:
+                if other >= slot + interval:
+                    return slot
+                slot = other + interval
+            b += 1
+            while b < len(blocks) and blocks[b][0] < slot + interval and widest[b] < narrow:
+                slot = lasts[b] + interval  # no room before its first slot, nor between two of its own
+                b += 1
+            if b == len(blocks):
+                return slot
+            block, i = blocks[b], 0
+
+
 class ReadPacer:
     """
     Pace the reads of one (principal, subscription): at most ``rate`` per second, evenly spaced.
@@ -143,8 +297,12 @@ class ReadPacer:
     is at least one interval from every other booked read, and never before a ``Retry-After``
     the service gave has elapsed. Booking ahead lets a wait sleep until its slot instead of
     queueing inside a call, and tells it up front how far pacing stretches its poll interval.
-    At its slot the reader asks to go (:meth:`go_in`): reads are let go at least one interval
-    apart, so readers woken late by a busy event loop still do not go out in a bunch.
+    A slot is booked at the pace of its moment, and a departure promised at a low pace must not
+    outlive it: a reader whose slot lies further out than the ceiling would put it wakes to look
+    again (:meth:`look_at`) and books again sooner once the pace has risen (:meth:`move_up`);
+    :meth:`wait_at` and :meth:`leave_at` do both. At its slot the reader asks to go
+    (:meth:`go_in`): reads are let go at least one interval apart, so readers woken late by a busy
+    event loop still do not go out in a bunch.
 
     Thread-safe, and bound to no event loop: any number of loops and threads may share a pacer
     (a lock is held only for the bookkeeping, never across a wait).
@@ -168,6 +326,17 @@ class ReadPacer:
     #: Slack in the spacing of bookings: more than the departures', so the door catches up with
     #: reads a busy loop held back.
     BOOKING_MARGIN = 0.15
+    #: A booked read wakes before its slot to look whether it can go sooner (:meth:`look_at`) only
+    #: when that could bring it at least this many seconds sooner, and moves up (:meth:`move_up`)
+    #: only as far.
+    MOVE_UP_GAIN = 5.0
+    #: Seconds until a read that could not move up looks again while the pace may rise soon.
+    LOOK_SOON = 2.5
+    #: Seconds until it looks again otherwise: the longest it sleeps on a slot booked at a pace
+    #: that has since risen.
+    LOOK_EVERY = 30.0
+    #: The pace is on its way up while the rate of the last answer exceeds it by this factor.
+    RISING = 1.5
 
     def __init__(
         self,
@@ -193,7 +362,7 @@ class ReadPacer:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._booked: list[float] = []  # slot times, sorted; those long past are dropped
+        self._booked = SlotBook()  # those long past are dropped
         self._last_go = float("-inf")
         self._hold_until = 0.0
 
@@ -211,21 +380,82 @@ class ReadPacer:
         """
         Book the earliest free slot at or after ``earliest`` (default: now); return its time.
 
+        A slot booked while the pace is low may lie far beyond what the pace allows once it has
+        risen: its reader wakes to look again first (:meth:`look_at`, :meth:`move_up`).
+
         :param earliest: A time of :attr:`clock` (``time.monotonic()`` by default).
         """
         with self._lock:
             now = self._clock()
             interval = self.interval
-            slot = max(now if earliest is None else earliest, self._hold_until)
-            booked = self._booked
             # Slots more than an interval past no longer constrain anyone.
-            del booked[: bisect_right(booked, now - interval)]
-            i = bisect_right(booked, slot - interval)
-            while i < len(booked) and booked[i] < slot + interval:
-                slot = booked[i] + interval
-                i += 1
-            insort(booked, slot)
+            self._booked.drop_through(now - interval)
+            slot = self._booked.first_free(
+                max(now if earliest is None else earliest, self._hold_until), interval
+            )
+            self._booked.add(slot)
             return slot
+
+    def look_at(self, slot: float, wanted: float) -> float:
+        """
+        Return when the reader of a booked slot should wake to look whether it can go sooner.
+
+        It looks with :meth:`move_up`.
+
+        A slot is a place in a queue, booked at the pace of its moment: reads booked ahead of it
+        at a low pace push it far out, and once the pace has risen it would keep that distance.
+        So its reader looks when its place would come were the reads ahead of it served at the
+        ceiling (no sooner can it go): a read booked at the floor (0.5 reads/s under a ceiling of
+        25) looks after a fiftieth of its wait. A slot that could come at most
+        :attr:`MOVE_UP_GAIN` seconds sooner is slept to: at the ceiling, a reader wakes once per
+        read, as before.
+
+        :param slot: What :meth:`book` or :meth:`move_up` returned.
+        :param wanted: The time the reader asked :meth:`book` for (it never goes before).
+        """
+        with self._lock:
+            return self._look_at(slot, wanted, self._clock())
+
+    def _look_at(self, slot: float, wanted: float, now: float) -> float:
+        start = max(wanted, now, self._hold_until)
+        if slot - start < self.MOVE_UP_GAIN:
+            return slot
+        at_ceiling = start + self._booked.count(start, slot) * (1.0 + self.BOOKING_MARGIN) / self.ceiling
+        return slot if slot - at_ceiling < self.MOVE_UP_GAIN else at_ceiling
+
+    def move_up(self, slot: float, wanted: float) -> tuple[float, float]:
+        """
+        Book a read again if that brings it sooner; return its slot and when to look again.
+
+        The read books the first free slot from the time it wants (or now) at the faster of the
+        pace and the rate of the last answer, and takes it when it is at least
+        :attr:`MOVE_UP_GAIN` seconds sooner (never before ``wanted`` nor a ``Retry-After``). The
+        rate, because moving up is what follows a rise, and the pace trails the rate by seconds:
+        reads moved at the pace of a rise would stay spaced for a slower pace than the one that
+        follows it. Either way the departures stay spaced at the door (:meth:`go_in`).
+
+        A read that could not move looks again :attr:`LOOK_SOON` seconds later while the pace may
+        rise soon: on its way up (the rate above the pace), or at the floor, where only the next
+        answer can tell that ARM's bucket has refilled. Otherwise it looks again within
+        :attr:`LOOK_EVERY` seconds.
+
+        :param slot: What :meth:`book` or :meth:`move_up` returned (still booked).
+        :param wanted: The time the reader asked :meth:`book` for.
+        """
+        with self._lock:
+            now = self._clock()
+            booked = self._booked
+            if booked.remove(slot):
+                interval = (1.0 + self.BOOKING_MARGIN) / max(self.pace, self.rate)
+                moved = booked.first_free(max(wanted, now, self._hold_until), interval)
+                if moved <= slot - self.MOVE_UP_GAIN:
+                    booked.add(moved)
+                    return moved, self._look_at(moved, wanted, now)
+                booked.add(slot)
+            rising = self.adaptive and (
+                self.rate > self.pace * self.RISING or self.rate <= self._pacing.floor
+            )
+            return slot, min(slot, now + (self.LOOK_SOON if rising else self.LOOK_EVERY))
 
     def release(self, slot: float) -> None:
         """
@@ -234,9 +464,7 @@ class ReadPacer:
         :param slot: What :meth:`book` returned.
         """
         with self._lock:
-            i = bisect_left(self._booked, slot)
-            if i < len(self._booked) and self._booked[i] == slot:
-                del self._booked[i]
+            self._booked.remove(slot)
 
     def go_in(self) -> tuple[float, bool]:
         """
@@ -294,22 +522,48 @@ class ReadPacer:
 
     def wait_turn(self) -> None:
         """Book the next slot and block until this read may go (for a thread)."""
-        self._sleep(max(0.0, self.book() - self._clock()))
+        wanted = self._clock()
+        self.wait_at(self.book(wanted), wanted)
+
+    def wait_at(self, slot: float, wanted: float | None = None) -> None:
+        """
+        Block until a booked slot, moving up when the pace rises, then until this read may go (for a thread).
+
+        :param slot: A slot from :meth:`book`, on this pacer's clock.
+        :param wanted: The time asked of :meth:`book` (``None``: the slot is kept as booked).
+        """
+        try:
+            wake = slot if wanted is None else self.look_at(slot, wanted)
+            while wanted is not None and wake < slot:
+                self._sleep(max(0.0, wake - self._clock()))
+                slot, wake = self.move_up(slot, wanted)
+            self._sleep(max(0.0, slot - self._clock()))
+        except BaseException:
+            self.release(slot)
+            raise
         self.wait_to_go()
 
     async def turn(self) -> None:
         """Book the next slot and wait until this read may go (for a coroutine, in any event loop)."""
-        await self.leave_at(self.book())
+        wanted = self._clock()
+        await self.leave_at(self.book(wanted), wanted)
 
-    async def leave_at(self, slot: float) -> None:
+    async def leave_at(self, slot: float, wanted: float | None = None) -> None:
         """
-        Wait for a booked slot, then until this read may go; the slot is given back if cancelled.
+        Wait for a booked slot, moving up when the pace rises, then until this read may go.
+
+        The slot is given back if the wait is cancelled.
 
         :param slot: A slot from :meth:`book`, on this pacer's clock.
+        :param wanted: The time asked of :meth:`book` (``None``: the slot is kept as booked).
         """
         import asyncio
 
         try:
+            wake = slot if wanted is None else self.look_at(slot, wanted)
+            while wanted is not None and wake < slot:
+                await asyncio.sleep(max(0.0, wake - self._clock()))
+                slot, wake = self.move_up(slot, wanted)
             await asyncio.sleep(max(0.0, slot - self._clock()))
         except BaseException:
             self.release(slot)
@@ -342,6 +596,14 @@ class ReadPacer:
             if left is not None
         ]
         if not fractions and not throttled:
+            # An answer that says nothing of the bucket (an endpoint that does not send ARM's
+            # header) and is no 429: the pace a 429 dropped goes back to the start, not lower.
+            with self._lock:
+                now, start = self._clock(), min(self.ceiling, pacing.start)
+                if self.rate < start:
+                    if self._last_go > now:
+                        self._last_go = now + (self._last_go - now) * self.rate / start
+                    self.rate = self.pace = start
             return
         left = 0.0 if throttled else min(fractions)
         with self._lock:

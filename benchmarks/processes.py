@@ -14,14 +14,25 @@ aggregate reads per second (busiest second, and the mean over the run), the time
 fired, the poll interval each wait really got (median and 95th percentile of the waits' own
 medians), and token requests per process.
 
+The recovery case (``--recovery``) is one triggerer's N waits that start right after a burst of
+reads, as the same identity on the same subscription, has emptied ARM's bucket (the workers'
+first checks of N deferrable sensors, say): the process's first answers put its pace at the floor,
+where its waits book their first reads, and the bucket is full again seconds later. Each wait needs
+one read (its target has already ended). Printed per N: the time until every wait fired, against
+(reads needed / 25 per second) + the poll interval + 30 s, the waits' 429s, their busiest second
+and mean reads per second, and the burst's reads and 429s. It writes a section of its own.
+
     python benchmarks/processes.py                      # K = 1, 2, 4; N = 2000
     python benchmarks/processes.py --k 2 --n 400 --output -
+    python benchmarks/processes.py --recovery           # N = 1000, 5000 after a burst
+    python benchmarks/processes.py --recovery --recovery-n 200 --output -
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -31,7 +42,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ARM_LIMIT = "250/25"
 ARM_REFILL = 25.0
@@ -43,10 +57,18 @@ MODES = {
 }
 #: At most this many 429s per run with adaptive pacing ("a handful", each honoured).
 MOST_429S = 5
+#: The recovery case: N waits started right after a burst emptied ARM's bucket.
+RECOVERY_NS = (1000, 5000)
+#: Its target: every wait fires within (reads needed / ARM's refill) + the poll interval + this.
+RECOVERY_SLACK = 30.0
+#: Threads the burst reads from: enough to empty the bucket faster than ARM refills it.
+BURST_THREADS = 8
 
 
-async def run_waits(first: int, count: int, tag: str, poll_seconds: float) -> dict[str, Any]:
-    """Run this process's share of the waits, on one loop, until every one has fired."""
+async def run_waits(
+    first: int, count: int, tag: str, poll_seconds: float, limit: float | None = None
+) -> dict[str, Any]:
+    """Run this process's share of the waits, on one loop, until every one has fired (or ``limit`` s)."""
     from airflow_provider_datareplication.triggers.data_replication import (
         AzureDataReplicationJobTrigger,
         AzureDataReplicationOperationTrigger,
@@ -61,20 +83,36 @@ async def run_waits(first: int, count: int, tag: str, poll_seconds: float) -> di
             operation_id=f"{tag}-{i}", job_name="job1", vault_name="vault1", poll_interval=poll_seconds
         )
 
+    fired_at: list[float] = []
+
     async def wait(trigger: Any) -> bool:
         async for event in trigger.run():
+            fired_at.append(time.time())
             return bool(event.payload.get("event") == "terminal")
         return False
 
     started = time.time()
-    fired = await asyncio.gather(*(wait(make(i)) for i in range(first, first + count)))
-    return {"started": started, "finished": time.time(), "fired": sum(fired), "waits": count}
+    tasks = [asyncio.ensure_future(wait(make(i))) for i in range(first, first + count)]
+    done, pending = await asyncio.wait(tasks, timeout=limit)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    fired = sum(1 for task in done if task.result())
+    finished = max(fired_at) if not pending and fired_at else time.time()
+    return {"started": started, "finished": finished, "fired": fired, "waits": count}
 
 
 def worker(args: argparse.Namespace) -> int:
-    """One process's share (prints one JSON line)."""
+    """One process's share (prints one JSON line); for the recovery case, it starts when told to."""
     logging.basicConfig(level=logging.WARNING)
-    result = asyncio.run(run_waits(args.first, args.count, args.tag, args.poll_seconds))
+    if args.recovery:
+        # Imports first, then "ready": the waits start the moment the burst has emptied the bucket.
+        import airflow_provider_datareplication.triggers.data_replication  # noqa: F401
+
+        print("ready", flush=True)
+        sys.stdin.readline()
+    limit = args.limit or None
+    result = asyncio.run(run_waits(args.first, args.count, args.tag, args.poll_seconds, limit))
     print(json.dumps(result))
     return 0
 
@@ -175,6 +213,180 @@ def run(k: int, mode: str, n: int, info: dict[str, Any], args: argparse.Namespac
     }
 
 
+def burst(info: dict[str, Any], tag: str) -> dict[str, Any]:
+    """
+    Read as the connection's identity, from several threads, until ARM's bucket is empty (a 429).
+
+    What the first checks of many deferrable sensors do in the workers: plain GETs of targets that
+    have ended, as fast as the emulator answers.
+    """
+    import threading
+
+    import requests
+
+    connection = info["connection"]
+    extra = connection["extra"]
+    token = requests.post(
+        f"{info['url']}/{extra['tenantId']}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": connection["login"],
+            "client_secret": connection["password"],
+            "scope": f"{info['url']}/.default",
+        },
+        verify=info["ca_file"],
+        timeout=60,
+    ).json()["access_token"]
+    path = (
+        f"{info['url']}/subscriptions/{SUBSCRIPTION}/resourceGroups/rg1/providers/Microsoft.DataReplication"
+        "/replicationVaults/vault1/jobs/job1/operations"
+    )
+    empty = threading.Event()
+    counts = {"reads": 0, "429s": 0}
+    lock = threading.Lock()
+
+    def read(thread: int) -> None:
+        with requests.Session() as session:
+            session.headers["Authorization"] = f"Bearer {token}"
+            i = 0
+            while not empty.is_set():
+                answer = session.get(
+                    f"{path}/burst-{tag}-{thread}-{i}?api-version=2021-02-16-preview",
+                    verify=info["ca_file"],
+                    timeout=60,
+                )
+                i += 1
+                with lock:
+                    counts["reads"] += 1
+                    if answer.status_code == 429:
+                        counts["429s"] += 1
+                        empty.set()
+
+    started = time.time()
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(BURST_THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {**counts, "seconds": time.time() - started}
+
+
+def run_recovery(n: int, info: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """N waits in one process, started right after a burst emptied the bucket; what the emulator saw."""
+    settings = MODES["adaptive"]
+    connection = json.loads(json.dumps(info["connection"]))
+    connection["extra"]["max_reads_per_second"] = settings["max_reads_per_second"]
+    env = {
+        **os.environ,
+        "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT": json.dumps(connection),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__AZURE_DATA_REPLICATION__ADAPTIVE_READ_PACING": "True",
+    }
+    target = n / ARM_REFILL + args.poll_seconds + RECOVERY_SLACK
+    tag = f"recovery{n}-{int(time.time())}"
+    _emulator(info, "POST", "reset")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            "--recovery",
+            "--count",
+            str(n),
+            "--tag",
+            tag,
+            "--poll-seconds",
+            str(args.poll_seconds),
+            "--limit",
+            str(max(args.recovery_limit, 2 * target)),
+        ],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    if process.stdout.readline().strip() != "ready":
+        raise SystemExit(f"the recovery worker did not start (N={n}):\n{process.stderr.read()[-3000:]}")
+    drained = burst(info, tag)
+    go = time.time()
+    process.stdin.write("go\n")
+    process.stdin.flush()
+    out, err = process.communicate(timeout=7200)
+    if process.returncode != 0:
+        raise SystemExit(f"the recovery worker failed (N={n}):\n{err[-3000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    stats = _emulator(info, "GET", "stats")
+    reads = [r for r in stats["requests"] if r["kind"] == "arm" and "burst-" not in r["path"]]
+    times = [r["at"] for r in reads]
+    span = max(times) - min(times) if len(times) > 1 else 1.0
+    return {
+        "n": n,
+        "fired": result["fired"],
+        "seconds": result["finished"] - go,
+        "complete": result["fired"] == n,
+        "target": target,
+        "reads": len(reads),
+        "status_429": sum(1 for r in reads if r["status"] == 429),
+        "busiest": busiest_second(times),
+        "mean": len(reads) / span,
+        "burst_reads": drained["reads"],
+        "burst_429s": drained["429s"],
+        "burst_seconds": drained["seconds"],
+    }
+
+
+def render_recovery(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    lines = [
+        "One process (as one triggerer) starts N waits, half operations and half jobs, right after a "
+        "burst of reads as the same identity on the same subscription has emptied the emulator's "
+        f"bucket ({ARM_LIMIT}, as ARM's): {BURST_THREADS} threads reading as fast as the emulator "
+        "answers until the first 429, as the first checks of N deferrable sensors would in the "
+        "workers. The process's first answers put its pace at the floor (0.5 reads/s), where its waits "
+        "book their first reads; the bucket is full again within seconds. Each wait needs one read "
+        f"(its target has ended); poll interval {args.poll_seconds:g} s, `max_reads_per_second` 25, "
+        "adaptive pacing. Target: every wait fires within N / 25 s + the poll interval + "
+        f"{RECOVERY_SLACK:g} s. The 429s, busiest second and mean count the waits' reads (the "
+        "burst's are apart).",
+        "",
+        "| N | fired | until every wait fired (target) | 429s | reads/s busiest 1 s | reads/s mean "
+        "| burst before: reads, 429s, seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        took = f"{row['seconds']:.0f} s" if row["complete"] else f"more than {row['seconds']:.0f} s"
+        lines.append(
+            f"| {row['n']} | {row['fired']}/{row['n']} | {took} ({row['target']:.0f} s) "
+            f"| {row['status_429']} | {row['busiest']} | {row['mean']:.1f} "
+            f"| {row['burst_reads']}, {row['burst_429s']}, {row['burst_seconds']:.1f} s |"
+        )
+    return lines
+
+
+def recovery_targets(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    checks = []
+    for row in rows:
+        n = row["n"]
+        if row["complete"]:
+            took = f"{row['seconds']:.0f} s"
+        else:
+            took = f"{row['fired']} fired after {row['seconds']:.0f} s"
+        checks += [
+            (f"recovery, N={n}: every wait fired", row["complete"]),
+            (
+                f"recovery, N={n}: every wait fired within {n} / 25 + {args.poll_seconds:g} + "
+                f"{RECOVERY_SLACK:g} = {row['target']:.0f} s ({took})",
+                row["complete"] and row["seconds"] <= row["target"],
+            ),
+            (
+                f"recovery, N={n}: at most {MOST_429S} 429s ({row['status_429']})",
+                row["status_429"] <= MOST_429S,
+            ),
+        ]
+    return [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
+
+
 def render(rows: list[dict[str, Any]], n: int, args: argparse.Namespace) -> list[str]:
     lines = [
         f"{n} waits in all (half operations, half jobs), split over K processes of one event loop each (as K "
@@ -225,25 +437,13 @@ def targets(rows: list[dict[str, Any]], n: int) -> list[str]:
     return [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--k", type=int, action="append", help="processes (repeatable; default 1, 2, 4)")
-    parser.add_argument("--n", type=int, default=2000, help="waits in all")
-    parser.add_argument("--operation-seconds", type=float, default=30.0)
-    parser.add_argument("--poll-seconds", type=float, default=30.0)
-    parser.add_argument("--output", default="docs", help="- to print only (default: docs/performance.md)")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--tag", default="run", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        return worker(args)
+@contextlib.contextmanager
+def started_emulator(operation_seconds: float) -> Iterator[dict[str, Any]]:
+    """
+    Run the emulator in a process of its own, throttling as ARM does; yield its info.
 
-    ks = args.k or [1, 2, 4]
-    rows = []
+    :param operation_seconds: How long each target runs after its first read (0: ended already).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         info_file = Path(tmp) / "emulator.json"
         emulator = subprocess.Popen(
@@ -252,7 +452,7 @@ def main() -> int:
                 "-m",
                 "airflow_provider_datareplication.testing",
                 "--auto-progress",
-                str(args.operation_seconds),
+                str(operation_seconds),
                 "--arm-read-limit",
                 ARM_LIMIT,
                 "--info-file",
@@ -266,15 +466,52 @@ def main() -> int:
                 if info_file.exists() and info_file.stat().st_size:
                     break
                 time.sleep(0.05)
-            info = json.loads(info_file.read_text())
-            for mode in MODES:
-                for k in ks:
-                    row = run(k, mode, args.n, info, args)
-                    print(json.dumps(row), flush=True)
-                    rows.append(row)
+            yield json.loads(info_file.read_text())
         finally:
             emulator.terminate()
             emulator.wait(timeout=30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--k", type=int, action="append", help="processes (repeatable; default 1, 2, 4)")
+    parser.add_argument("--n", type=int, default=2000, help="waits in all")
+    parser.add_argument("--operation-seconds", type=float, default=30.0)
+    parser.add_argument("--poll-seconds", type=float, default=30.0)
+    parser.add_argument("--output", default="docs", help="- to print only (default: docs/performance.md)")
+    parser.add_argument(
+        "--recovery", action="store_true", help="the recovery case only: waits started after a burst"
+    )
+    parser.add_argument(
+        "--recovery-n", type=int, action="append", help="waits in the recovery case (repeatable; 1000, 5000)"
+    )
+    parser.add_argument(
+        "--recovery-limit",
+        type=float,
+        default=600.0,
+        help="give up on a recovery run after this many seconds, or twice its target if longer",
+    )
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--tag", default="run", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+    if args.recovery:
+        return recovery(args)
+
+    ks = args.k or [1, 2, 4]
+    rows = []
+    with started_emulator(args.operation_seconds) as info:
+        for mode in MODES:
+            for k in ks:
+                row = run(k, mode, args.n, info, args)
+                print(json.dumps(row), flush=True)
+                rows.append(row)
     checks = targets(rows, args.n)
     text = "\n".join([*render(rows, args.n, args), "", "Targets:", "", *checks])
     print(text)
@@ -284,6 +521,28 @@ def main() -> int:
 
         command = "python benchmarks/processes.py" + "".join(f" --k {k}" for k in (args.k or []))
         write_section("processes", command, "## Several processes, one ARM read budget\n\n" + text)
+    return 0 if all(line.startswith("- [x]") for line in checks) else 1
+
+
+def recovery(args: argparse.Namespace) -> int:
+    """Run the recovery case: its own emulator (every target ended), its own section of the document."""
+    rows = []
+    with started_emulator(0.0) as info:
+        for n in args.recovery_n or RECOVERY_NS:
+            row = run_recovery(n, info, args)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    checks = recovery_targets(rows, args)
+    text = "\n".join([*render_recovery(rows, args), "", "Targets:", "", *checks])
+    print(text)
+    if args.output != "-":
+        sys.path.insert(0, str(Path(__file__).parent))
+        from report import write_section
+
+        command = "python benchmarks/processes.py --recovery" + "".join(
+            f" --recovery-n {n}" for n in (args.recovery_n or [])
+        )
+        write_section("recovery", command, "## Waits that start after ARM's read bucket ran low\n\n" + text)
     return 0 if all(line.startswith("- [x]") for line in checks) else 1
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
 from airflow_provider_datareplication.pipeline import (
+    ADAPTIVE_PACING,
     ReadPacer,
     ReadPacers,
     retry_after_seconds,
@@ -340,3 +341,186 @@ def test_reads_counted_together_and_held_up_by_a_busy_loop_still_leave_spaced():
 
     asyncio.run(main())
     assert left[1] - left[0] >= 0.04  # a spacing (55 ms), less what the loop takes to resume A
+
+
+# -- reads booked at a low pace move up when it rises ------------------------------------------------
+
+
+def at_the_floor(ceiling=25.0):
+    """An adaptive pacer that has just had a 429: its pace is at the floor, 0.5 reads/s."""
+    pacer, clock = adaptive(ceiling)
+    pacer.observe(None, None, throttled=True)
+    assert pacer.pace == 0.5
+    return pacer, clock
+
+
+def test_a_read_booked_behind_the_floor_moves_up_once_the_pace_has_risen():
+    pacer, clock = at_the_floor()
+    for _ in range(50):  # fifty reads booked ahead of it, 2.3 s apart
+        pacer.book()
+    wanted = clock.now
+    slot = pacer.book(wanted)
+    assert slot - wanted == pytest.approx(50 * 2.3)
+
+    answers = []
+
+    def sleep(seconds: float) -> None:  # each nap, an answer: ARM's bucket full again from 110 s
+        clock.now += seconds
+        pacer.observe(250 if clock.now >= 110 else 0, None, throttled=False)
+        answers.append(clock.now)
+
+    pacer._sleep = sleep
+    pacer.wait_at(slot, wanted)  # how the sync hook waits for its turn
+    left = clock.now
+    # Not at the 215 s the floor promised: soon after the bucket was full again (its place, 50
+    # reads at 25/s, came long before).
+    assert left < 110 + 10
+    assert left > 110  # nothing made it go while the floor held
+    assert len(answers) < 20  # it looked a few times, not every moment
+
+
+def test_a_read_at_or_near_its_place_sleeps_to_its_slot():
+    pacer, clock = adaptive()
+    pacer.observe(250, None, throttled=False)  # the ceiling: 25 reads/s
+    slots = [pacer.book(clock.now + 30) for _ in range(600)]  # 28 s of reads a poll interval ahead
+    # Booked at the ceiling, a read is at its place: it wakes once, at its slot, as before.
+    assert [pacer.look_at(slot, clock.now + 30) for slot in slots] == slots
+
+    slow, slow_clock = at_the_floor()
+    wanted = slow_clock.now
+    floor_slots = [slow.book(wanted) for _ in range(200)]
+    looks = [slow.look_at(slot, wanted) for slot in floor_slots]
+    # Booked at the floor, it looks when its place would come at the ceiling (1.15 / 25 s a read),
+    # unless that would bring it less than MOVE_UP_GAIN seconds sooner.
+    assert looks[-1] - wanted == pytest.approx(199 * 1.15 / 25)
+    near = [slot for slot, look in zip(floor_slots, looks, strict=True) if look == slot]
+    assert near == floor_slots[: len(near)] and len(near) <= 3
+
+
+def test_a_read_moves_up_at_the_pace_of_the_moment_never_before_it_is_wanted_nor_a_retry_after():
+    pacer, clock = at_the_floor()
+    wanted = clock.now + 30  # a poll interval ahead
+    slots = [pacer.book(wanted) for _ in range(100)]  # 230 s of reads at the floor
+    for _ in range(40):  # the bucket refills: answers say so for 20 s
+        clock.now += 0.5
+        pacer.observe(250, None, throttled=False)
+    pacer.hold_off(15)  # and a Retry-After then holds every reader until 135 s
+    moved = []
+    for slot in slots:  # each looks, in the order of their places
+        new, look = pacer.move_up(slot, wanted)
+        assert look >= clock.now and (new == slot or new <= slot - ReadPacer.MOVE_UP_GAIN)
+        moved.append(new)
+    assert all(new >= 135 for new in moved[3:])  # past the Retry-After, and so the time wanted
+    assert moved[:3] == slots[:3]  # those already within MOVE_UP_GAIN of their place stay
+    gaps = [b - a for a, b in itertools.pairwise(sorted(moved))]
+    assert min(gaps) >= 1.15 / 25 - 1e-9  # still spaced at the pace, with the slack
+    assert max(moved) < 135 + 100 * 1.15 / 25 + ReadPacer.MOVE_UP_GAIN  # not the floor's 230 s
+    assert len(pacer._booked) == 100  # the slots left behind were given back
+
+
+def test_a_read_that_cannot_move_up_looks_again_soon_only_while_the_pace_may_rise():
+    pacer, clock = at_the_floor()
+    ahead = [pacer.book() for _ in range(30)]
+    wanted = clock.now
+    slot = pacer.book(wanted)
+    # At the floor, only the next answer can tell that the bucket refilled: look again soon.
+    assert pacer.move_up(slot, wanted) == (slot, clock.now + ReadPacer.LOOK_SOON)
+    steady, steady_clock = adaptive()
+    for _ in range(30):  # sharing the bucket with other processes, steadily: 12.5 reads/s
+        steady_clock.now += 1
+        steady.observe(150, None, throttled=False)
+    ahead = [steady.book() for _ in range(1000)]
+    wanted = steady_clock.now
+    slot = steady.book(wanted)
+    assert slot - wanted > 90 and ahead
+    # Nothing to gain now, and the pace is not rising: look again in LOOK_EVERY seconds.
+    assert steady.move_up(slot, wanted) == (slot, steady_clock.now + ReadPacer.LOOK_EVERY)
+
+
+async def test_async_readers_booked_at_the_floor_go_when_the_pace_rises():
+    import asyncio
+    import time
+
+    pacer = ReadPacer(25, adaptive=True, name="sub-1")
+    pacer.observe(None, None, throttled=True)  # the floor: 2.3 s between booked reads
+    left: list[float] = []
+
+    async def read() -> None:
+        await pacer.turn()
+        left.append(time.monotonic())
+
+    started = time.monotonic()
+    readers = [asyncio.create_task(read()) for _ in range(12)]  # 25 s of reads at the floor
+    await asyncio.sleep(0.2)
+    for _ in range(10):  # answers: the bucket is full again
+        pacer.observe(250, None, throttled=False)
+        await asyncio.sleep(0.3)
+    await asyncio.gather(*readers)
+    assert len(left) == 12
+    # The readers whose places came more than MOVE_UP_GAIN (5 s) after the rise moved up; the
+    # last promised at the floor came 25 s out.
+    assert max(left) - started < 15
+    assert min(b - a for a, b in itertools.pairwise(sorted(left))) >= 1.1 / 25 - 0.005
+
+
+def test_the_slot_book_finds_what_a_walk_over_every_slot_finds():
+    import bisect
+    import random
+
+    from airflow_provider_datareplication.pipeline import SlotBook
+
+    def walk(booked: list[float], slot: float, interval: float) -> float:
+        i = bisect.bisect_right(booked, slot - interval)
+        while i < len(booked) and booked[i] < slot + interval:
+            slot = booked[i] + interval
+            i += 1
+        return slot
+
+    rng = random.Random(16)
+    for _ in range(40):
+        book, plain = SlotBook(), []
+        for _ in range(800):
+            interval = rng.choice([0.046, 0.115, 1.0, 2.3])
+            choice = rng.random()
+            if choice < 0.55:
+                wanted = rng.uniform(0, 100)
+                slot = book.first_free(wanted, interval)
+                assert slot == pytest.approx(walk(plain, wanted, interval), abs=1e-9)
+                book.add(slot)
+                bisect.insort(plain, slot)
+            elif choice < 0.8 and plain:
+                slot = plain.pop(rng.randrange(len(plain)))
+                assert book.remove(slot) and not book.remove(slot)
+            elif choice < 0.85:
+                moment = rng.uniform(0, 40)
+                book.drop_through(moment)
+                del plain[: bisect.bisect_right(plain, moment)]
+            else:
+                start = rng.uniform(0, 120)
+                end = start + rng.uniform(0, 60)
+                expected = bisect.bisect_left(plain, end) - bisect.bisect_left(plain, start)
+                assert book.count(start, end) == expected
+        assert list(book) == plain and len(book) == len(plain)
+    # A run with one slot given back has room for exactly one again (a gap of two intervals).
+    book, run = SlotBook(), []
+    for _ in range(300):  # 300 readers asking for the same moment: one dense run
+        run.append(book.first_free(100.0, 0.115))
+        book.add(run[-1])
+    assert run[-1] == pytest.approx(100 + 299 * 0.115)
+    assert book.remove(run[150])
+    assert book.first_free(100.0, 0.115) == run[150]
+
+
+def test_without_arm_s_header_a_429_does_not_leave_the_pace_at_the_floor():
+    clock = Clock()
+    pacer = ReadPacer(25, clock=clock, adaptive=True)
+    assert pacer.rate == 10  # the start, before any answer
+    pacer.observe(None, None, throttled=True)
+    assert pacer.rate == ADAPTIVE_PACING.floor
+    clock.now += 3
+    pacer.observe(None, None, throttled=False)  # an answer that says nothing of the bucket
+    assert pacer.rate == pacer.pace == 10
+    pacer.observe(250, None, throttled=False)  # ARM's header: the bucket is full
+    assert pacer.rate == 25
+    pacer.observe(None, None, throttled=False)  # says nothing: the pace read off the bucket stays
+    assert pacer.rate == 25

@@ -217,17 +217,18 @@ class _AzureDataReplicationHookBase(BaseHook):
         return replace(self.request_settings, read_timeout=connection.request_timeout)
 
     @staticmethod
-    def _book_turn(pacer: ReadPacer, settings: RequestSettings) -> float:
+    def _book_turn(pacer: ReadPacer, settings: RequestSettings, now: float) -> float:
         """
-        Book this read's slot under the pacing, within the call's timeout; return the wait until it.
+        Book this read's slot under the pacing, within the call's timeout; return the slot.
 
         Nothing is sent (and no slot is kept) while a ``Retry-After`` runs, or when the slot lies
         past the call's timeout: the caller hears of it as a transient error and asks again later.
-        """
-        import time
+        The caller waits with the pacer (``wait_at`` / ``leave_at``, given ``now`` as the time
+        wanted), so the read moves up if the pace rises meanwhile.
 
+        :param now: The time the read is wanted, on the pacer's clock (``time.monotonic()``).
+        """
         pacer.check()
-        now = time.monotonic()
         slot = pacer.book(now)
         wait = slot - now
         if wait >= settings.call_timeout:
@@ -237,7 +238,7 @@ class _AzureDataReplicationHookBase(BaseHook):
                 f"comes in {wait:.0f} s, past the call's timeout ({settings.call_timeout:g} s)",
                 retry_after=round(wait, 3),
             )
-        return wait
+        return slot
 
     @staticmethod
     def _subscription_check_path(connection: AzureDataReplicationConnection) -> str:
@@ -379,8 +380,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         settings = self._settings_for(connection)
         pacer = self.read_pacers.for_url(url)
         started = time.monotonic()
-        time.sleep(self._book_turn(pacer, settings))
-        pacer.wait_to_go()
+        pacer.wait_at(self._book_turn(pacer, settings, started), started)
         client = self.get_conn()
         try:
             # The time spent waiting for the turn counts against the call's timeout.
@@ -723,11 +723,12 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         settings = self._settings_for(connection)
         pacer = lease.pacers.for_url(url)
         started = time.monotonic()
+        wanted: float | None = None
         if slot is None:
-            slot = started + self._book_turn(pacer, settings)
+            slot, wanted = self._book_turn(pacer, settings, started), started
         else:
-            pacer.check()
-        await pacer.leave_at(slot)
+            pacer.check()  # the caller booked the slot, and slept to it
+        await pacer.leave_at(slot, wanted)
         try:
             # The time spent waiting for the turn counts against the call's timeout.
             timeout = max(settings.call_timeout - (time.monotonic() - started), 1.0)

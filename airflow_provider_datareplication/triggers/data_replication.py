@@ -137,7 +137,9 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
         # their work, are spread out.
         # Each read is booked with the subscription's read pacer a poll interval ahead, and the
         # trigger sleeps until its slot (never past its deadline): when more waits share the
-        # subscription than the rate allows, the sleep stretches, not a call.
+        # subscription than the rate allows, the sleep stretches, not a call. A slot booked while
+        # the pace was low would outlive it: the trigger also wakes when the pacer says to look
+        # again (ReadPacer.look_at), and books again sooner if the pace has risen (move_up).
         # The loop is written out here rather than in helper coroutines: each nested coroutine is
         # one more frame that thousands of sleeping triggers would each keep.
         wake = time.monotonic() + random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
@@ -151,6 +153,7 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
         target: Target | None = None
         pacer: ReadPacer | None = None
         slot: float | None = None
+        wanted = 0.0  # when the booked read was wanted
         stretch_logged = False
         logged_state, logged_at = "", 0.0
         payload: dict[str, Any] | None = None
@@ -167,9 +170,14 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
                         target, payload = await self._resolve(hook)
                         if target is not None:
                             pacer = await hook.read_pacer(target.subscription_id)
-                            wake = slot = pacer.book()
+                            wanted = time.monotonic()
+                            slot = pacer.book(wanted)
+                            wake = pacer.look_at(slot, wanted)
                         continue
-                    assert pacer is not None
+                    assert pacer is not None and slot is not None
+                    if wake < slot:  # woke to look again: the pace may have risen since the booking
+                        slot, wake = pacer.move_up(slot, wanted)
+                        continue
                     payload, retry_after, message = await self._poll(hook, target, slot)
                     slot = None
                     if payload is not None:
@@ -177,7 +185,8 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
                     wanted = time.monotonic() + max(
                         self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER), retry_after
                     )
-                    wake = slot = pacer.book(wanted)
+                    slot = pacer.book(wanted)
+                    wake = pacer.look_at(slot, wanted)
                     if not stretch_logged and slot - wanted > STRETCH * self.poll_interval:
                         stretch_logged = True
                         log.info(

@@ -95,3 +95,35 @@ async def test_get_protected_item_awaited(emulator):
         item = await hook.get_protected_item(protected_item_name=ITEM)
     assert item.name == ITEM and set(item.to_dict()) == set(emulator.protected_item(ITEM))
     assert item.allowed_jobs == ["DisableProtection"]
+
+
+async def test_reads_queued_at_the_floor_pace_go_once_the_bucket_has_refilled(emulator, monkeypatch):
+    import asyncio
+    import json
+    import time
+
+    conn = emulator.connection(vault_name="vault1")
+    conn["extra"]["max_reads_per_second"] = 25
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(conn))
+    for i in range(25):
+        emulator.script_operation(f"op{i}", ["Succeeded"])
+    emulator.add_fault(Fault.throttle("1", operation_id="op0"))
+    no_retries = RequestSettings(retries=0)
+    async with AzureDataReplicationAsyncHook(request_settings=no_retries) as checker:
+        with pytest.raises(AzureDataReplicationTransientError, match="HTTP 429"):
+            await checker.get_operation_status(**{**OPERATION, "operation_id": "op0"})
+        await asyncio.sleep(1.05)  # the Retry-After has passed; the pace is still at the floor
+        # 24 reads called now book their turns 2.3 s apart, over 55 s; the first one's answer
+        # says the bucket is full again.
+        started = time.monotonic()
+        async with AzureDataReplicationAsyncHook() as hook:
+            statuses = await asyncio.gather(
+                *(hook.get_operation_status(**{**OPERATION, "operation_id": f"op{i}"}) for i in range(1, 25))
+            )
+        took = time.monotonic() - started
+    assert all(status.succeeded for status in statuses)
+    # The reads queued far out moved up as the pace rose, and still left paced.
+    assert took < 30, took
+    reads = sorted(r.at for r in emulator.requests if r.kind == "arm" and r.status == 200)
+    assert len(reads) == 24
+    assert min(b - a for a, b in itertools.pairwise(reads)) >= 1.1 / 25 - 0.01

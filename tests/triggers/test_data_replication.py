@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import itertools
 import json
 import logging
 import re
@@ -255,6 +256,40 @@ async def test_time_queued_for_a_read_counts_against_the_deadline(emulator, monk
     assert sorted(p["event"] for p in payloads).count("timeout") == 6
     assert took < 4  # at the deadline (2 s), not when the queue came round (5.5 s)
     assert len([r for r in emulator.requests if r.kind == "arm"]) <= 3
+
+
+async def test_waits_booked_while_the_pace_sat_at_the_floor_move_up_when_it_rises(emulator, monkeypatch):
+    from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
+
+    use_rate(monkeypatch, emulator, 25)
+    waits = 30
+    for i in range(waits):
+        emulator.script_operation(f"op{i}", ["Succeeded"])  # each wait needs one read
+    # ARM's bucket ran low: a first check (a worker's, say) gets a 429. The pace of the process
+    # drops to the floor (0.5 reads/s) and the waits that start now book their reads there, 2.3 s
+    # apart: 30 waits over 67 s.
+    emulator.add_fault(Fault.throttle("1", operation_id="first-check"))
+    emulator.script_operation("first-check", ["Succeeded"])
+    async with AzureDataReplicationAsyncHook() as hook:
+        check = asyncio.create_task(hook.get_operation_status(**{**KWARGS, "operation_id": "first-check"}))
+        while not emulator.requests_for("first-check"):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # the 429 observed: the pace is at the floor
+        started = time.monotonic()
+        events = await asyncio.gather(
+            *(first_event(make(operation_id=f"op{i}", poll_interval=0.5), 120) for i in range(waits))
+        )
+        took = time.monotonic() - started
+        assert (await check).succeeded
+    assert all(e["event"] == "terminal" for e in events)
+    # The bucket was full again a second later (the Retry-After), and every answer said so: the
+    # waits moved up as the pace rose (30 reads at 25/s take 1.4 s), not over the 67 s the floor
+    # promised. Their reads stayed paced, and none was refused.
+    assert took < 30, took
+    reads = sorted(r.at for r in emulator.requests if r.kind == "arm" and r.status == 200)
+    assert len(reads) == waits + 1
+    assert min(b - a for a, b in itertools.pairwise(reads)) >= 1.1 / 25 - 0.01
+    assert [r.operation_id for r in emulator.requests if r.status == 429] == ["first-check"]
 
 
 async def test_a_retry_after_from_the_task_is_waited_out_before_the_first_read(emulator):
