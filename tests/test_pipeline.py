@@ -508,3 +508,13 @@ def test_the_slot_book_finds_what_a_walk_over_every_slot_finds():
     assert run[-1] == pytest.approx(100 + 299 * 0.115)
     assert book.remove(run[150])
     assert book.first_free(100.0, 0.115) == run[150]
+
+
+def test_without_arms_headers_the_pace_stays_at_its_start():
+    # A private cloud, a proxy that strips them, an emulator without them: nothing to follow.
+    pacer, clock = adaptive()
+    for _ in range(100):
+        clock.now += 0.1
+        pacer.observe(None, None, throttled=False)
+    assert pacer.rate == pacer.pace == 10  # AdaptivePacing.start, as documented
+    assert adaptive(ceiling=4)[0].rate == 4  # or the ceiling, if lower
