@@ -328,7 +328,7 @@ class ReadPacer:
     BOOKING_MARGIN = 0.15
     #: A booked read wakes before its slot to look whether it can go sooner (:meth:`look_at`) only
     #: when that could bring it at least this many seconds sooner, and moves up (:meth:`move_up`)
-    #: only as far.
+    #: only when it gains that much.
     MOVE_UP_GAIN = 5.0
     #: Seconds until a read that could not move up looks again while the pace may rise soon.
     LOOK_SOON = 2.5

@@ -524,3 +524,13 @@ def test_without_arm_s_header_a_429_does_not_leave_the_pace_at_the_floor():
     assert pacer.rate == 25
     pacer.observe(None, None, throttled=False)  # says nothing: the pace read off the bucket stays
     assert pacer.rate == 25
+
+
+def test_without_arms_headers_the_pace_stays_at_its_start():
+    # A private cloud, a proxy that strips them, an emulator without them: nothing to follow.
+    pacer, clock = adaptive()
+    for _ in range(100):
+        clock.now += 0.1
+        pacer.observe(None, None, throttled=False)
+    assert pacer.rate == pacer.pace == 10  # AdaptivePacing.start, as documented
+    assert adaptive(ceiling=4)[0].rate == 4  # or the ceiling, if lower

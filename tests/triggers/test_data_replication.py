@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import itertools
 import json
 import logging
 import re
@@ -288,7 +287,7 @@ async def test_waits_booked_while_the_pace_sat_at_the_floor_move_up_when_it_rise
     assert took < 30, took
     reads = sorted(r.at for r in emulator.requests if r.kind == "arm" and r.status == 200)
     assert len(reads) == waits + 1
-    assert min(b - a for a, b in itertools.pairwise(reads)) >= 1.1 / 25 - 0.01
+    assert max(sum(1 for b in reads if a <= b < a + 1) for a in reads) <= 25  # as ARM counts
     assert [r.operation_id for r in emulator.requests if r.status == 429] == ["first-check"]
 
 
