@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from airflow_provider_datareplication.resource import ResourceBody, describe_errors, text
 
 #: Job states, lower-cased, by what they mean for a wait. ARM compares them case-insensitively;
 #: any other state, or none, means still running.
@@ -12,12 +13,8 @@ FAILED_STATES = frozenset({"failed", "cancelled", "canceled", "completedwitherro
 WARNINGS_STATE = "completedwithwarnings"
 
 
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
 @dataclass(frozen=True)
-class Job:
+class Job(ResourceBody):
     """
     One job of a replication vault: the service's body, kept exactly as it was sent.
 
@@ -28,37 +25,20 @@ class Job:
     :param body: The JSON object the service answered.
     """
 
-    body: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, body: dict[str, Any]) -> Job:
-        """Build from the service's JSON object."""
-        return cls(body)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the body exactly as the service sent it (what goes to XCom)."""
-        return self.body
-
-    @property
-    def properties(self) -> dict[str, Any]:
-        """``properties``, or an empty object when the body has none."""
-        properties = self.body.get("properties")
-        return properties if isinstance(properties, dict) else {}
-
     @property
     def state(self) -> str | None:
         """``properties.state`` as sent."""
-        return _text(self.properties.get("state"))
+        return text(self.properties.get("state"))
 
     @property
     def display_name(self) -> str | None:
         """``properties.displayName`` (e.g. "Planned failover")."""
-        return _text(self.properties.get("displayName"))
+        return text(self.properties.get("displayName"))
 
     @property
     def object_name(self) -> str | None:
         """``properties.objectName``: what the job acts on (a protected item, a VM)."""
-        return _text(self.properties.get("objectName"))
+        return text(self.properties.get("objectName"))
 
     @property
     def _state_key(self) -> str:
@@ -75,15 +55,7 @@ class Job:
         return self._state_key in SUCCEEDED_STATES
 
     def _errors(self) -> list[str]:
-        described = []
-        for error in self.properties.get("errors") or []:
-            if not isinstance(error, dict):
-                continue
-            text = f"{error.get('code') or 'error'}: {error.get('message') or '(no message)'}"
-            if error.get("recommendation"):
-                text += f" (recommendation: {error['recommendation']})"
-            described.append(text)
-        return described
+        return describe_errors(self.properties.get("errors"))
 
     def _failed_tasks(self) -> list[str]:
         return [

@@ -6,8 +6,10 @@ Standard library only: DAG parsing imports this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from airflow_provider_datareplication.resource import ResourceBody, describe_errors, text
 
 #: What a wait on a protected item can wait for.
 UNTIL = ("ready_to_migrate", "migrated", "removed")
@@ -27,10 +29,6 @@ _PROGRESS = (
 )
 
 
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
 def job_is_running(job: Any) -> bool:
     """
     Whether a job (``currentJob``, a job list entry's ``properties``) is still running.
@@ -41,7 +39,7 @@ def job_is_running(job: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class ProtectedItemStatus:
+class ProtectedItemStatus(ResourceBody):
     """
     One protected item of a replication vault: the service's body, kept exactly as it was sent.
 
@@ -49,23 +47,6 @@ class ProtectedItemStatus:
 
     :param body: The JSON object the service answered (empty for an item that is gone).
     """
-
-    body: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, body: dict[str, Any]) -> ProtectedItemStatus:
-        """Build from the service's JSON object."""
-        return cls(body)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the body exactly as the service sent it (what goes to XCom)."""
-        return self.body
-
-    @property
-    def properties(self) -> dict[str, Any]:
-        """``properties``, or an empty object when the body has none."""
-        properties = self.body.get("properties")
-        return properties if isinstance(properties, dict) else {}
 
     @property
     def custom_properties(self) -> dict[str, Any]:
@@ -81,12 +62,12 @@ class ProtectedItemStatus:
     @property
     def name(self) -> str | None:
         """The item's name."""
-        return _text(self.body.get("name"))
+        return text(self.body.get("name"))
 
     @property
     def protection_state(self) -> str | None:
         """``properties.protectionState`` as sent."""
-        return _text(self.properties.get("protectionState"))
+        return text(self.properties.get("protectionState"))
 
     @property
     def state(self) -> str | None:
@@ -110,7 +91,7 @@ class ProtectedItemStatus:
     @property
     def instance_type(self) -> str | None:
         """``customProperties.instanceType``: the replication scenario (``HyperVToAzStackHCI``, ...)."""
-        return _text(self.custom_properties.get("instanceType"))
+        return text(self.custom_properties.get("instanceType"))
 
     @property
     def failed(self) -> bool:
@@ -132,34 +113,25 @@ class ProtectedItemStatus:
     @property
     def source_name(self) -> str | None:
         """The replicated server's own name (``fabricObjectName``, or the source VM's)."""
-        return _text(self.properties.get("fabricObjectName")) or _text(
+        return text(self.properties.get("fabricObjectName")) or text(
             self.custom_properties.get("sourceVmName")
         )
 
     def describe_state(self) -> str:
         """Describe the state: the service's ``protectionStateDescription`` and the allowed jobs."""
-        text = f"{self.protection_state or '(no protection state)'}"
-        if description := _text(self.properties.get("protectionStateDescription")):
-            text += f" ({description})"
-        return f"{text}; allowed jobs: {', '.join(self.allowed_jobs) or 'none'}"
+        state = f"{self.protection_state or '(no protection state)'}"
+        if description := text(self.properties.get("protectionStateDescription")):
+            state += f" ({description})"
+        return f"{state}; allowed jobs: {', '.join(self.allowed_jobs) or 'none'}"
 
     def failure_details(self) -> str:
         """Describe a failure: the server, the state, each health error, the last failed job."""
         parts = []
         if source := self.source_name:
             parts.append(f"source server {source!r}")
-        if description := _text(self.properties.get("protectionStateDescription")):
+        if description := text(self.properties.get("protectionStateDescription")):
             parts.append(description)
-        errors = []
-        for error in self.properties.get("healthErrors") or []:
-            if not isinstance(error, dict):
-                continue
-            code = error.get("code") or error.get("errorCode") or "error"
-            text = f"{code}: {error.get('message') or '(no message)'}"
-            if error.get("recommendation"):
-                text += f" (recommendation: {error['recommendation']})"
-            errors.append(text)
-        if errors:
+        if errors := describe_errors(self.properties.get("healthErrors")):
             parts.append("health errors: " + "; ".join(errors))
         for key in ("lastFailedPlannedFailoverJob", "lastFailedEnableProtectionJob"):
             job = self.properties.get(key)
