@@ -37,6 +37,7 @@ except ImportError:  # Airflow 2
     from airflow.decorators import dag, task, task_group  # type: ignore[no-redef]
 
 CHECK_SECONDS = float(os.environ.get("DATAREPLICATION_EXAMPLE_POLL_SECONDS", "300"))
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("DATAREPLICATION_EXAMPLE_RETRY_DELAY_SECONDS", "60")))
 _TARGET = "/subscriptions/930CEC23-4430-4513-B855-DBA237E2F3BF/resourceGroups/migrated-servers"
 _HCI = f"{_TARGET}/providers/Microsoft.AzureStackHCI"
 _SITE = f"{_TARGET}/providers/Microsoft.OffAzure/HyperVSites/site1"
@@ -95,7 +96,7 @@ WAVE = [
     catchup=False,
     params={"servers": WAVE, "vault_name": "vault1"},
     render_template_as_native_obj=True,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={"retries": 2, "retry_delay": RETRY_DELAY},
     tags=["example", "azure", "migration"],
 )
 def example_azure_data_replication_migration_wave():

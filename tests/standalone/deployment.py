@@ -121,13 +121,11 @@ class Standalone:
         :param path: Path under ``/api/v2``, e.g. ``/dags/my_dag``.
         :param ok: Statuses that count as success (others raise :class:`StandaloneError`).
         """
-        import requests
-
         kwargs.setdefault("timeout", 30)
         extra_headers = kwargs.pop("headers", {})
         for attempt in (1, 2):
             headers = {**extra_headers, "Authorization": f"Bearer {self.token(refresh=attempt == 2)}"}
-            response = requests.request(method, f"{self.api_url}{path}", headers=headers, **kwargs)
+            response = self._send(method, f"{self.api_url}{path}", headers=headers, **kwargs)
             if response.status_code != 401:
                 break
         if response.status_code not in set(ok):
@@ -137,6 +135,24 @@ class Standalone:
         if "json" in response.headers.get("content-type", ""):
             return response.json()
         return response.text
+
+    #: Tries of a read the API server did not answer in time (on a loaded 2-core machine, with
+    #: Celery workers reporting hundreds of tasks to the same server, one read was seen to stall 30 s).
+    READ_TRIES = 3
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> Any:
+        """Send one request; a read (GET) that times out or loses its connection is sent again."""
+        import requests
+
+        tries = self.READ_TRIES if method.upper() == "GET" else 1
+        for attempt in range(1, tries + 1):
+            try:
+                return requests.request(method, url, **kwargs)
+            except (requests.Timeout, requests.ConnectionError) as err:
+                if attempt == tries:
+                    raise
+                print(f"{method} {url}: {err!r}; reading again ({attempt}/{tries})", flush=True)
+        raise AssertionError("unreachable")
 
     def health(self) -> dict[str, Any]:
         """``/api/v2/monitor/health`` (no login needed)."""
@@ -470,6 +486,8 @@ def _environment(airflow_home: Path, port: int, emulator: DataReplicationEmulato
             f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps(emulator.connection(vault_name="vault1")),
             # The example DAGs check every second (their default is minutes).
             "DATAREPLICATION_EXAMPLE_POLL_SECONDS": "1",
+            # and retry after 5 s (their default is a minute): see the migration wave's test.
+            "DATAREPLICATION_EXAMPLE_RETRY_DELAY_SECONDS": "5",
             "PYTHONUNBUFFERED": "1",
             "NO_COLOR": "1",
         }

@@ -5,6 +5,7 @@ server, LocalExecutor) against the Data Replication emulator, DAG runs triggered
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from datetime import datetime
@@ -306,13 +307,73 @@ def test_the_migration_wave_example_runs_deferred_to_success(standalone: Standal
         assert writes == ["PUT", "POST", "DELETE"], (name, writes)  # each started once
         assert emulator.protected_item(name) is None  # the migration completed
         assert [job["properties"]["state"] for job in emulator.jobs_of(name)].count("Succeeded") >= 3
-    # The operators' and the sensor's waits ran in the triggerer: each deferred, once.
+    # The operators' and the sensor's waits ran in the triggerer: each deferred once (after a retry
+    # of Airflow's, a step may find its work done and not defer at all).
     tries = {(t["task_id"], t["map_index"]): t["try_number"] for t in tis}
+    retried = any(n > 1 for n in tries.values())
     for step in ("enable_replication", "wait_until_ready", "migrate", "complete_migration"):
         for index in range(len(wave)):
             task_id = f"server.{step}"
-            events = standalone.task_log_events(
-                WAVE_DAG, run_id, task_id, try_number=tries[task_id, index], map_index=index
-            )
-            assert len(trigger_starts(events)) == 1, (step, index)
+            logs = [
+                standalone.task_log_events(WAVE_DAG, run_id, task_id, try_number=n, map_index=index)
+                for n in range(1, tries[task_id, index] + 1)
+            ]
+            if len(logs) > 1:
+                # A retry is Airflow's race (see release_after_deferral); the new try then waits on
+                # the work its first try started, or reports it done: it starts nothing again (the
+                # writes above), and defers at most once more.
+                assert_retried_by_airflow_s_race(standalone, run_id, task_id, index, logs)
+            # Counted in the triggerers' log files: Airflow's log view leaves a failed try's out.
+            starts = [
+                trigger_starts_on_disk(standalone, run_id, task_id, index, n) for n in range(1, len(logs) + 1)
+            ]
+            assert starts == [1] or (retried and all(n <= 1 for n in starts)), (step, index, starts)
     assert_no_leak(standalone)
+
+
+def trigger_starts_on_disk(
+    standalone: Standalone, run_id: str, task_id: str, map_index: int, try_number: int
+) -> int:
+    """How often a triggerer started a try's trigger, from the trigger log files of that try."""
+    folder = (
+        standalone.airflow_home
+        / "logs"
+        / f"dag_id={WAVE_DAG}"
+        / f"run_id={run_id}"
+        / f"task_id={task_id}"
+        / f"map_index={map_index}"
+    )
+    events = []
+    for path in sorted(folder.glob(f"attempt={try_number}.log.trigger.*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                events.append(json.loads(line))
+    return len(trigger_starts([e for e in events if isinstance(e, dict)]))
+
+
+def assert_retried_by_airflow_s_race(
+    standalone: Standalone, run_id: str, task_id: str, map_index: int, logs: list[list[dict[str, Any]]]
+) -> None:
+    """
+    Assert that each earlier try of a task ended in Airflow's "state mismatch", not in an error of ours.
+
+    :param logs: Each try's log events, the first try first.
+    """
+    answer = standalone.api(
+        "GET",
+        "/eventLogs",
+        params={
+            "dag_id": WAVE_DAG,
+            "run_id": run_id,
+            "task_id": task_id,
+            "map_index": map_index,
+            "limit": 100,
+        },
+    )
+    mismatched = {e.get("try_number") for e in answer["event_logs"] if e.get("event") == "state mismatch"}
+    for number, events in enumerate(logs[:-1], start=1):
+        tail = "\n".join(f"{e.get('level', '')} {e.get('event', '')}" for e in events[-40:])
+        assert number in mismatched, (
+            f"{task_id}[{map_index}] try {number} failed, not in Airflow's state mismatch "
+            f"(event logs: {answer['event_logs']}); its log:\n{tail}"
+        )
