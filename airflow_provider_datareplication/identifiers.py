@@ -321,6 +321,10 @@ class _InVault:
         """Return the request's URL on an ARM endpoint."""
         return f"{resource_manager_url}{self.path}"
 
+    def in_vault(self) -> str:
+        """Say where it is, for messages: its vault and resource group."""
+        return f"in vault {self.vault_name!r} (resource group {self.resource_group_name!r})"
+
     @property
     def path(self) -> str:
         """The ARM path and query of the read, each segment percent-encoded."""
@@ -392,10 +396,7 @@ class JobOperation(_InVault):
 
     def describe(self) -> str:
         """Name the operation for messages: operation, job, vault and resource group."""
-        return (
-            f"operation {self.operation_id!r} of job {self.job_name!r} in vault {self.vault_name!r} "
-            f"(resource group {self.resource_group_name!r})"
-        )
+        return f"operation {self.operation_id!r} of job {self.job_name!r} {self.in_vault()}"
 
     def portal_resource_id(self) -> str | None:
         """Return the resource id the Azure portal shows for this operation: its job."""
@@ -528,10 +529,7 @@ class VaultJob(_InVault):
 
     def describe(self) -> str:
         """Name the job for messages: job, vault and resource group."""
-        return (
-            f"job {self.job_name!r} in vault {self.vault_name!r} "
-            f"(resource group {self.resource_group_name!r})"
-        )
+        return f"job {self.job_name!r} {self.in_vault()}"
 
     def portal_resource_id(self) -> str | None:
         """Return the resource id the Azure portal shows: the job."""
@@ -598,10 +596,7 @@ class ProtectedItem(_InVault):
 
     def describe(self) -> str:
         """Name the item for messages: item, vault and resource group."""
-        return (
-            f"protected item {self.protected_item_name!r} in vault {self.vault_name!r} "
-            f"(resource group {self.resource_group_name!r})"
-        )
+        return f"protected item {self.protected_item_name!r} {self.in_vault()}"
 
     def portal_resource_id(self) -> str | None:
         """Return the resource id the Azure portal shows: the item."""

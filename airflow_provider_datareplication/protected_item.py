@@ -105,10 +105,10 @@ class ProtectedItemStatus(ResourceBody):
         return job if isinstance(job, dict) and job.get("name") else None
 
     @property
-    def running_job(self) -> str | None:
-        """The name of the job running on the item now, from ``currentJob``, if any."""
+    def running_job(self) -> dict[str, Any] | None:
+        """The job running on the item now (its ``currentJob``, while it runs), if any."""
         job = self.current_job
-        return str(job["name"]) if job is not None and job_is_running(job) else None
+        return job if job_is_running(job) else None
 
     @property
     def source_name(self) -> str | None:

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from azure.core import AsyncPipelineClient, PipelineClient
+    from azure.core.rest import HttpRequest
 
     from airflow_provider_datareplication.actions import ItemAction
     from airflow_provider_datareplication.arm_client import RenewableCredential
@@ -67,6 +68,41 @@ T = TypeVar("T")
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
 
 
+def answer_error(
+    status_code: int, headers: Any, body: bytes, *, what: str, doing: str = "read the status of"
+) -> AzureDataReplicationError:
+    """
+    Build the typed error for an answer that is not a success, with its ``Retry-After`` when it passes.
+
+    :param status_code: The HTTP status.
+    :param headers: The response headers.
+    :param body: The raw body.
+    :param what: What the call was about, for the message.
+    :param doing: What the call did, for the message.
+    """
+    return error_for_response(
+        status_code,
+        headers,
+        body,
+        what=what,
+        doing=doing,
+        retry_after=retry_after_seconds(headers) if status_code in TRANSIENT_STATUS_CODES else None,
+    )
+
+
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """
+    Return a body's JSON object, or ``None`` when it is empty, not JSON or not an object.
+
+    :param body: The raw body.
+    """
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 def read_status(status_code: int, headers: Any, body: bytes, target: Target) -> Any:
     """
     Turn the service's answer into the target's status model, or raise the typed error.
@@ -81,18 +117,9 @@ def read_status(status_code: int, headers: Any, body: bytes, target: Target) -> 
     """
     running = status_code == 202 and target.kind == "operation"
     if status_code != 200 and not running:
-        raise error_for_response(
-            status_code,
-            headers,
-            body,
-            what=target.describe(),
-            retry_after=retry_after_seconds(headers) if status_code in TRANSIENT_STATUS_CODES else None,
-        )
-    try:
-        parsed = json.loads(body) if body.strip() or not running else {}
-    except ValueError:
-        parsed = None
-    if not isinstance(parsed, dict):
+        raise answer_error(status_code, headers, body, what=target.describe())
+    parsed = json_object(body) if body.strip() or not running else {}
+    if parsed is None:
         _, excerpt = parse_error_body(body)
         raise AzureDataReplicationTransientError(
             f"The status of {target.describe()} came back HTTP {status_code} without a JSON object",
@@ -114,19 +141,9 @@ def read_page(status_code: int, headers: Any, body: bytes, what: str) -> dict[st
     :param what: What was listed, for messages.
     """
     if status_code != 200:
-        raise error_for_response(
-            status_code,
-            headers,
-            body,
-            what=what,
-            doing="list",
-            retry_after=retry_after_seconds(headers) if status_code in TRANSIENT_STATUS_CODES else None,
-        )
-    try:
-        page = json.loads(body)
-    except ValueError:
-        page = None
-    if not isinstance(page, dict):
+        raise answer_error(status_code, headers, body, what=what, doing="list")
+    page = json_object(body)
+    if page is None:
         raise AzureDataReplicationTransientError(
             f"Listing {what} came back HTTP 200 without a JSON object", request_ids=request_ids_from(headers)
         )
@@ -172,24 +189,13 @@ def started_work(
     :param connection: The connection (its ARM endpoint: an operation URL must point there).
     """
     if status_code not in (200, 201, 202, 204):
-        raise error_for_response(
-            status_code,
-            headers,
-            body,
-            what=what,
-            doing=action.doing,
-            retry_after=retry_after_seconds(headers) if status_code in TRANSIENT_STATUS_CODES else None,
-        )
+        raise answer_error(status_code, headers, body, what=what, doing=action.doing)
     operation_url = headers.get("Azure-AsyncOperation") or headers.get("Location") or None
     job_name = None
     if operation_url:
         OperationUrl.on(operation_url, connection.resource_manager_url)
         job_name = job_name_from_operation_url(operation_url)
-    try:
-        parsed = json.loads(body) if body.strip() else None
-    except ValueError:
-        parsed = None
-    return StartedWork(status_code, operation_url, job_name, parsed if isinstance(parsed, dict) else None)
+    return StartedWork(status_code, operation_url, job_name, json_object(body))
 
 
 class _AzureDataReplicationHookBase(BaseHook):
@@ -369,26 +375,41 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         return cast("T", target_class.resolve(self.connection, **names))  # type: ignore[attr-defined]
 
     def _send(self, url: str, what: str) -> tuple[int, Any, bytes]:
+        """Read ``url`` at this process's pace for its subscription."""
         import time
 
-        from azure.core.exceptions import AzureError
         from azure.core.rest import HttpRequest
 
-        from airflow_provider_datareplication.arm_client import translate_azure_error
-
-        connection = self.connection
-        settings = self._settings_for(connection)
+        settings = self._settings_for(self.connection)
         pacer = self.read_pacers.for_url(url)
         started = time.monotonic()
         pacer.wait_at(self._book_turn(pacer, settings, started), started)
+        # The time spent waiting for the turn counts against the call's timeout.
+        timeout = max(settings.call_timeout - (time.monotonic() - started), 1.0)
+        return self._call(HttpRequest("GET", url), what, timeout=timeout)
+
+    def _call(
+        self, request: HttpRequest, what: str, *, timeout: float, doing: str = "read", **options: Any
+    ) -> tuple[int, Any, bytes]:
+        """
+        Send one request through the pipeline; azure-core's and azure-identity's errors become typed.
+
+        :param request: The request.
+        :param what: What it is about, for messages.
+        :param timeout: Seconds for the whole call, retries included.
+        :param doing: What it does, for messages.
+        :param options: azure-core's per-call options (``retry_read``, ...).
+        """
+        from azure.core.exceptions import AzureError
+
+        from airflow_provider_datareplication.arm_client import translate_azure_error
+
         client = self.get_conn()
         try:
-            # The time spent waiting for the turn counts against the call's timeout.
-            timeout = max(settings.call_timeout - (time.monotonic() - started), 1.0)
-            response = client.send_request(HttpRequest("GET", url), timeout=timeout)
+            response = client.send_request(request, timeout=timeout, **options)
         except AzureError as err:
             had_token = self._credential is not None and self._credential.has_issued
-            raise translate_azure_error(err, what, had_token=had_token) from None
+            raise translate_azure_error(err, what, had_token=had_token, doing=doing) from None
         return response.status_code, response.headers, response.content
 
     def get_status(self, target: Target) -> Any:
@@ -559,28 +580,19 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         :param action: The call (:func:`create_item`, :func:`planned_failover`, :func:`delete_item`).
         :raises AzureDataReplicationError: The call failed (typed by cause; a refusal is a client error).
         """
-        from azure.core.exceptions import AzureError
         from azure.core.rest import HttpRequest
 
-        from airflow_provider_datareplication.arm_client import translate_azure_error
-
         connection = self.connection
-        settings = self._settings_for(connection)
         url = item.action_url(connection.resource_manager_url, action.path, **action.query)
         what = item.describe()
-        client = self.get_conn()
-        try:
-            response = client.send_request(
-                HttpRequest(action.method, url, json=action.body),
-                timeout=settings.call_timeout,
-                retry_read=0,
-            )
-        except AzureError as err:
-            had_token = self._credential is not None and self._credential.has_issued
-            raise translate_azure_error(err, what, had_token=had_token, doing=action.doing) from None
-        return started_work(
-            response.status_code, response.headers, response.content, what, action, connection
+        status_code, headers, body = self._call(
+            HttpRequest(action.method, url, json=action.body),
+            what,
+            timeout=self._settings_for(connection).call_timeout,
+            doing=action.doing,
+            retry_read=0,
         )
+        return started_work(status_code, headers, body, what, action, connection)
 
     def wait_for(
         self, target: Target, *, check_interval: float = 60.0, timeout: float = 7 * 24 * 3600.0

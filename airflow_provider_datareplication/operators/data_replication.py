@@ -193,10 +193,8 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
         lost: AzureDataReplicationTransientError | None = None
         for _ in range(self.MAX_SENDS):
             status = self.hook.find_protected_item(item)
-            running = None
-            if status is not None and status.current_job is not None and job_is_running(status.current_job):
-                running = status.current_job
-            elif status is not None and (suspect or lost is not None):
+            running = status.running_job if status is not None else None
+            if running is None and status is not None and (suspect or lost is not None):
                 running = self._running_job_in_list(item)
             plan = self.plan(status, running)
             if plan.note:
