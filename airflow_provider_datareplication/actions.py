@@ -20,7 +20,6 @@ class ItemAction:
 
     :param method: The HTTP method.
     :param doing: What it does, for messages ("start a planned failover of").
-    :param scenario: The job scenario it runs, as ``currentJob.scenarioName`` names it.
     :param path: The action's path segment under the item (empty: the item itself).
     :param query: Query parameters after the api-version.
     :param body: The JSON body, if any.
@@ -28,7 +27,6 @@ class ItemAction:
 
     method: str
     doing: str
-    scenario: str
     path: str = ""
     query: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
@@ -41,7 +39,7 @@ def create_item(properties: dict[str, Any]) -> ItemAction:
     :param properties: The item's ``properties`` (``policyName``, ``replicationExtensionName``,
         ``customProperties`` with its ``instanceType``...), as the service takes them.
     """
-    return ItemAction("PUT", "enable replication of", "EnableProtection", body={"properties": properties})
+    return ItemAction("PUT", "enable replication of", body={"properties": properties})
 
 
 def planned_failover(*, instance_type: str, shutdown_source_vm: bool) -> ItemAction:
@@ -56,7 +54,7 @@ def planned_failover(*, instance_type: str, shutdown_source_vm: bool) -> ItemAct
             "customProperties": {"instanceType": instance_type, "shutdownSourceVM": shutdown_source_vm}
         }
     }
-    return ItemAction("POST", "start a planned failover of", "PlannedFailover", "plannedFailover", body=body)
+    return ItemAction("POST", "start a planned failover of", "plannedFailover", body=body)
 
 
 def delete_item(*, force_delete: bool) -> ItemAction:
@@ -66,7 +64,7 @@ def delete_item(*, force_delete: bool) -> ItemAction:
     :param force_delete: Remove the item whatever its state (``forceDelete=true``).
     """
     query = {"forceDelete": "true" if force_delete else "false"}
-    return ItemAction("DELETE", "disable replication of", "DisableProtection", query=query)
+    return ItemAction("DELETE", "disable replication of", query=query)
 
 
 @dataclass(frozen=True)
