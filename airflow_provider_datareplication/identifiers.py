@@ -584,6 +584,31 @@ class ProtectedItem(_InVault):
             f"{resource_manager_url}{vault_resource_id(self)}/jobs?api-version={_segment(self.api_version)}"
         )
 
+    def vault_url(self, resource_manager_url: str) -> str:
+        """Return the URL of the item's vault ("Vault - Get")."""
+        return f"{resource_manager_url}{vault_resource_id(self)}?api-version={_segment(self.api_version)}"
+
+    def operation_results_url(self, resource_manager_url: str, job_name: str, vault_guid: str) -> str:
+        """
+        Return the operation-results URL of a job an action on the item started, as the service names it.
+
+        ``.../resourceGroups/{rg}/providers/Microsoft.DataReplication/operationResults/{job}_{vault}``:
+        what a start answers in ``Azure-AsyncOperation`` and ``Location``, the vault's part being the
+        ``VaultId`` a job's ``customProperties.affectedObjectDetails`` carries (as recorded by Azure
+        PowerShell's tests).
+
+        :param resource_manager_url: The ARM endpoint.
+        :param job_name: The job.
+        :param vault_guid: The vault's GUID.
+        """
+        group = _resource_id(
+            "subscriptions", self.subscription_id, "resourceGroups", self.resource_group_name
+        )
+        return (
+            f"{resource_manager_url}{group}/providers/Microsoft.DataReplication/operationResults/"
+            f"{_segment(f'{job_name}_{vault_guid}')}?api-version={_segment(self.api_version)}"
+        )
+
     def job(self, job_name: str) -> VaultJob:
         """
         Return a job of the item's vault (a job its actions started).

@@ -20,6 +20,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow_provider_datareplication.arguments import templated
 from airflow_provider_datareplication.connection import DEFAULT_CONN_ID
 from airflow_provider_datareplication.identifiers import (
     DEFAULT_API_VERSION,
@@ -46,11 +47,6 @@ TRIGGERS = {
     "job": f"{_TRIGGERS}.AzureDataReplicationJobTrigger",
     "protected_item": f"{_TRIGGERS}.AzureDataReplicationProtectedItemTrigger",
 }
-
-
-def templated(value: Any) -> bool:
-    """Whether a parameter's value is a template Airflow renders before the task runs."""
-    return isinstance(value, str) and any(mark in value for mark in ("{{", "{%", "{#"))
 
 
 class AzureDataReplicationTaskMixin(BaseOperator):

@@ -15,7 +15,8 @@ def describe_errors(errors: Any) -> list[str]:
     """
     Describe the service's errors (a job's ``errors``, an item's ``healthErrors``) as it words them.
 
-    Each as ``code: message``, with its recommendation when it gives one.
+    Each as ``code: message``, with its causes, its recommendation and its child errors (described
+    the same way) when it gives them.
 
     :param errors: The list the body holds (anything else describes nothing).
     """
@@ -25,8 +26,12 @@ def describe_errors(errors: Any) -> list[str]:
             continue
         code = error.get("code") or error.get("errorCode") or "error"
         line = f"{code}: {error.get('message') or '(no message)'}"
+        if error.get("causes"):
+            line += f" (causes: {error['causes']})"
         if error.get("recommendation"):
             line += f" (recommendation: {error['recommendation']})"
+        if children := describe_errors(error.get("childErrors")):
+            line += f" (child errors: {'; '.join(children)})"
         described.append(line)
     return described
 

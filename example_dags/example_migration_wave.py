@@ -3,6 +3,9 @@ A migration wave in one DAG: replicate each server, wait until it is ready, migr
 
 For every server of the wave (a mapped task group, one per server, each going at its own pace):
 
+0. ``skip_if_migrated``: a server whose migration has completed already (its protected item is gone
+   and its VM runs on the target) is skipped with all its steps, so a second run of the wave sends
+   nothing for it;
 1. ``enable_replication``: create its protected item (``PUT``), wait for the enable-protection job;
 2. ``wait_until_ready``: wait, in the triggerer, until initial replication has finished (hours to
    days) and the item allows a planned failover;
@@ -13,9 +16,10 @@ For every server of the wave (a mapped task group, one per server, each going at
 5. ``complete_migration``: remove the protected item, which completes the migration.
 
 Every step is safe to retry: work already under way is waited on, work already done is reported,
-never started twice. Run it with the ``servers`` param: each server's protected item name and the
-``properties`` of its enable-replication request (as ``New-AzMigrateLocalServerReplication`` builds
-them), and the vault unless the connection ``azure_data_replication_default`` carries it.
+never started twice; work of this run that failed fails the step, and is not sent again. Run it with
+the ``servers`` param: each server's protected item name and the ``properties`` of its
+enable-replication request (as ``New-AzMigrateLocalServerReplication`` builds them), and the vault
+unless the connection ``azure_data_replication_default`` carries it.
 """
 
 from __future__ import annotations
@@ -33,14 +37,18 @@ from airflow_provider_datareplication.sensors.data_replication import AzureDataR
 
 try:
     from airflow.sdk import dag, task, task_group
+    from airflow.sdk.exceptions import AirflowSkipException
 except ImportError:  # Airflow 2
     from airflow.decorators import dag, task, task_group  # type: ignore[no-redef]
+    from airflow.exceptions import AirflowSkipException  # type: ignore[no-redef]
 
 CHECK_SECONDS = float(os.environ.get("DATAREPLICATION_EXAMPLE_POLL_SECONDS", "300"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("DATAREPLICATION_EXAMPLE_RETRY_DELAY_SECONDS", "60")))
 _TARGET = "/subscriptions/930CEC23-4430-4513-B855-DBA237E2F3BF/resourceGroups/migrated-servers"
 _HCI = f"{_TARGET}/providers/Microsoft.AzureStackHCI"
 _SITE = f"{_TARGET}/providers/Microsoft.OffAzure/HyperVSites/site1"
+#: The api-version of an Azure Local VM's Arc machine (``Microsoft.HybridCompute/machines``).
+MACHINE_API_VERSION = "2024-07-10"
 
 
 def hyperv_server(name: str, vm: str) -> dict[str, Any]:
@@ -111,6 +119,36 @@ def example_azure_data_replication_migration_wave():
     @task_group(group_id="server")
     def migrate_server(protected_item_name: str) -> None:
         @task
+        def skip_if_migrated(protected_item_name: str, params: dict[str, Any] | None = None) -> None:
+            """Skip a server migrated already: its protected item is gone, and its VM runs on the target."""
+            from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationHook
+            from airflow_provider_datareplication.identifiers import ProtectedItem
+
+            wave = (params or {})["servers"]
+            custom = next(s for s in wave if s["protected_item_name"] == protected_item_name)["properties"][
+                "customProperties"
+            ]
+            # The migrated VM, an Azure Local VM (an Arc machine) named as the item named it.
+            vm = f"{custom['targetResourceGroupId']}/providers/Microsoft.HybridCompute/machines/"
+            vm += custom["targetVmName"]
+            with AzureDataReplicationHook() as hook:
+                item = hook.find_protected_item(
+                    hook.resolve(
+                        ProtectedItem,
+                        protected_item_name=protected_item_name,
+                        vault_name=(params or {}).get("vault_name"),
+                    )
+                )
+                if item is None and hook.get_resource(vm, api_version=MACHINE_API_VERSION) is not None:
+                    raise AirflowSkipException(
+                        f"{protected_item_name}: migrated already ({vm} exists and its protected item is "
+                        "gone): skipped, nothing sent"
+                    )
+            print(
+                f"{protected_item_name}: not migrated yet ({'replicating' if item else 'no protected item'})"
+            )
+
+        @task
         def replication_properties(protected_item_name: str, params: dict[str, Any] | None = None) -> dict:
             """This server's enable-replication properties, from the run's params."""
             wave = (params or {})["servers"]
@@ -119,7 +157,7 @@ def example_azure_data_replication_migration_wave():
         enable = AzureDataReplicationCreateProtectedItemOperator(
             task_id="enable_replication",
             protected_item_name=protected_item_name,
-            properties=replication_properties(protected_item_name),
+            properties=(properties := replication_properties(protected_item_name)),
             **waiting,
         )
         ready = AzureDataReplicationProtectedItemSensor(
@@ -153,7 +191,9 @@ def example_azure_data_replication_migration_wave():
         complete = AzureDataReplicationDeleteProtectedItemOperator(
             task_id="complete_migration", protected_item_name=protected_item_name, **waiting
         )
-        enable >> ready >> migrate >> check_migrated_server(protected_item_name) >> complete
+        skip = skip_if_migrated(protected_item_name)
+        skip >> properties
+        skip >> enable >> ready >> migrate >> check_migrated_server(protected_item_name) >> complete
 
     migrate_server.expand(protected_item_name=servers())
 

@@ -121,10 +121,12 @@ class TaskInstance:
     """What a task asks of its task instance outside Airflow: XCom pushes are kept, the try number given."""
 
     # Airflow 2 looks up a rescheduled sensor's first try among the task's reschedules by these.
-    dag_id, task_id, run_id, map_index, max_tries = "dag", "task", "run", -1, 0
+    dag_id, task_id, run_id, map_index = "dag", "task", "run", -1
 
-    def __init__(self, try_number: int = 1) -> None:
+    def __init__(self, try_number: int = 1, *, max_tries: int = 0, start_date: Any = None) -> None:
         self.try_number = try_number
+        self.max_tries = max_tries
+        self.start_date = start_date
         self.xcom: dict[str, object] = {}
 
     def xcom_push(self, key: str, value: object) -> None:
@@ -132,6 +134,13 @@ class TaskInstance:
 
     def get_first_reschedule_date(self, context: object) -> None:
         return None
+
+
+class DagRun:
+    """What a task asks of its DAG run outside Airflow: when it started."""
+
+    def __init__(self, start_date: Any) -> None:
+        self.start_date = start_date
 
 
 def run_inline(coroutine: Any) -> Any:

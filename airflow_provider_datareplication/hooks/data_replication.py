@@ -48,6 +48,7 @@ from airflow_provider_datareplication.pipeline import (
 from airflow_provider_datareplication.version_compat import BaseHook
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import TracebackType
 
     from azure.core import AsyncPipelineClient, PipelineClient
@@ -148,6 +149,65 @@ def read_page(status_code: int, headers: Any, body: bytes, what: str) -> dict[st
             f"Listing {what} came back HTTP 200 without a JSON object", request_ids=request_ids_from(headers)
         )
     return page
+
+
+#: ARM error codes of a 404 that says a parent of the resource is missing (in words), not the resource.
+PARENT_NOT_FOUND_CODES = {
+    "subscriptionnotfound": "subscription",
+    "resourcegroupnotfound": "resource group",
+    "parentresourcenotfound": "vault",
+}
+
+
+def _not_found_as(err: AzureDataReplicationError, reason: str) -> AzureDataReplicationNotFoundError:
+    return AzureDataReplicationNotFoundError(
+        reason,
+        http_status=err.http_status,
+        error_code=err.error_code,
+        error_message=err.error_message,
+        request_ids=err.request_ids,
+    )
+
+
+def missing_parent(
+    item: ProtectedItem, not_found: AzureDataReplicationError
+) -> AzureDataReplicationError | None:
+    """
+    Return the error to raise when a 404 for an item says its subscription, group or vault is missing.
+
+    :param item: The item that was read.
+    :param not_found: The 404's error.
+    """
+    missing = PARENT_NOT_FOUND_CODES.get((not_found.error_code or "").lower())
+    if missing is None:
+        return None
+    return _not_found_as(
+        not_found,
+        f"Could not read {item.describe()}: its {missing} was not found (check subscription_id, "
+        "resource_group_name and vault_name; an item counts as gone only in a vault that exists)",
+    )
+
+
+def check_vault_answer(item: ProtectedItem, status_code: int, headers: Any, body: bytes) -> None:
+    """
+    Judge the read of an item's vault after a 404 for the item: the vault exists, or raise naming it.
+
+    :param item: The item whose vault was read.
+    :param status_code: The vault read's HTTP status.
+    :param headers: Its headers.
+    :param body: Its body.
+    """
+    if status_code == 200:
+        return
+    what = f"vault {item.vault_name!r} (resource group {item.resource_group_name!r})"
+    error = answer_error(status_code, headers, body, what=what, doing="read")
+    if isinstance(error, AzureDataReplicationNotFoundError):
+        raise _not_found_as(
+            error,
+            f"{what} was not found, so protected item {item.protected_item_name!r} cannot be said to be "
+            "gone (check vault_name and resource_group_name)",
+        )
+    raise error
 
 
 def next_page(page: dict[str, Any], resource_manager_url: str) -> str | None:
@@ -538,14 +598,50 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
 
     def find_protected_item(self, item: ProtectedItem) -> ProtectedItemStatus | None:
         """
-        Read a protected item: the item, or ``None`` when there is none (404).
+        Read a protected item: the item, or ``None`` when it is gone (a 404, its vault there).
+
+        A 404 counts as gone only once the vault is known to exist: ARM's error code where it says a
+        parent is missing, else one read of the vault. A missing vault, resource group or
+        subscription raises naming it.
 
         :param item: The item.
+        :raises AzureDataReplicationNotFoundError: The item's vault (or group, subscription) is missing.
         """
         try:
             return cast("ProtectedItemStatus", self.get_status(item))
-        except AzureDataReplicationNotFoundError:
+        except AzureDataReplicationNotFoundError as err:
+            if (missing := missing_parent(item, err)) is not None:
+                raise missing from None
+        url = item.vault_url(self.connection.resource_manager_url)
+        check_vault_answer(item, *self._send(url, f"vault {item.vault_name!r}"))
+        return None
+
+    def get_resource(self, resource_id: str, *, api_version: str) -> dict[str, Any] | None:
+        """
+        Read any ARM resource by its id: its body, or ``None`` when there is none (404). A paced read.
+
+        :param resource_id: The resource id (``/subscriptions/.../providers/...``).
+        :param api_version: The api-version of its resource type.
+        :raises ValueError: The id is not an ARM resource id (nothing is sent).
+        :raises AzureDataReplicationError: Reading it failed (typed by cause).
+        """
+        from urllib.parse import quote
+
+        if not isinstance(resource_id, str) or not resource_id.lower().startswith("/subscriptions/"):
+            raise ValueError(f"resource_id must be an ARM resource id (/subscriptions/...): {resource_id!r}")
+        url = f"{self.connection.resource_manager_url}{quote(resource_id)}?api-version={quote(api_version)}"
+        status_code, headers, body = self._send(url, resource_id)
+        if status_code == 404:
             return None
+        if status_code != 200:
+            raise answer_error(status_code, headers, body, what=resource_id, doing="read")
+        parsed = json_object(body)
+        if parsed is None:
+            raise AzureDataReplicationTransientError(
+                f"Reading {resource_id} came back HTTP 200 without a JSON object",
+                request_ids=request_ids_from(headers),
+            )
+        return parsed
 
     def list_jobs(self, item: ProtectedItem) -> list[dict[str, Any]]:
         """
@@ -556,16 +652,22 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
 
         :param item: Whose vault (its api-version too).
         """
+        return list(self.iter_jobs(item))
+
+    def iter_jobs(self, item: ProtectedItem) -> Iterator[dict[str, Any]]:
+        """
+        Yield the jobs of an item's vault as :meth:`list_jobs` reads them, a page read only when needed.
+
+        :param item: Whose vault (its api-version too).
+        """
         connection = self.connection
         url: str | None = item.jobs_url(connection.resource_manager_url)
-        jobs: list[dict[str, Any]] = []
         while url:
             what = f"the jobs of vault {item.vault_name!r}"
             status_code, headers, body = self._send(url, what)
             page = read_page(status_code, headers, body, what)
-            jobs.extend(entry for entry in page.get("value") or [] if isinstance(entry, dict))
+            yield from (entry for entry in page.get("value") or [] if isinstance(entry, dict))
             url = next_page(page, connection.resource_manager_url)
-        return jobs
 
     def start(self, item: ProtectedItem, action: ItemAction) -> StartedWork:
         """
@@ -829,6 +931,25 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             api_version=api_version,
         )
         return cast("ProtectedItemStatus", await self.get_status(target))
+
+    async def find_protected_item(
+        self, item: ProtectedItem, *, slot: float | None = None
+    ) -> ProtectedItemStatus | None:
+        """
+        Read a protected item: the item, or ``None`` when it is gone; as the sync hook's, awaited.
+
+        :param item: The item.
+        :param slot: A slot booked for the item's read (the vault's read, after a 404, books its own).
+        """
+        try:
+            return cast("ProtectedItemStatus", await self.get_status(item, slot=slot))
+        except AzureDataReplicationNotFoundError as err:
+            if (missing := missing_parent(item, err)) is not None:
+                raise missing from None
+        connection = await self.get_async_connection_settings()
+        url = item.vault_url(connection.resource_manager_url)
+        check_vault_answer(item, *await self._send(url, f"vault {item.vault_name!r}"))
+        return None
 
     async def close(self) -> None:
         """Let go of the shared client; the last hook to leave closes its HTTP session and credential."""

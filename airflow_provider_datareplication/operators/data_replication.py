@@ -8,9 +8,11 @@ disable replication) start the service's call, then wait on the job it started.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from airflow_provider_datareplication.actions import create_item, delete_item, planned_failover
+from airflow_provider_datareplication.arguments import as_bool, as_bool_or_template, check_wait
 from airflow_provider_datareplication.job import Job
 from airflow_provider_datareplication.mixins import (
     AzureDataReplicationTaskMixin,
@@ -19,10 +21,16 @@ from airflow_provider_datareplication.mixins import (
     ProtectedItemTaskMixin,
 )
 from airflow_provider_datareplication.protected_item import (
+    DISABLE_PROTECTION,
+    ENABLE_PROTECTION,
+    FAILING_OVER,
     FAILOVER_JOBS,
-    MIGRATED_STATE,
+    PLANNED_FAILOVER,
     REMOVAL_JOB,
+    REMOVING,
+    job_is_on_item,
     job_is_running,
+    job_started,
 )
 from airflow_provider_datareplication.version_compat import conf
 
@@ -30,9 +38,16 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_datareplication.actions import ItemAction
-    from airflow_provider_datareplication.exceptions import AzureDataReplicationActionRefusedError
+    from airflow_provider_datareplication.exceptions import (
+        AzureDataReplicationActionRefusedError,
+        AzureDataReplicationError,
+    )
     from airflow_provider_datareplication.identifiers import ProtectedItem, Status
-    from airflow_provider_datareplication.protected_item import ProtectedItemStatus
+    from airflow_provider_datareplication.protected_item import ProtectedItemStatus, Scenario
+
+
+#: Before any job (a job that says no start time sorts as the oldest).
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
 
 class AzureDataReplicationBaseStatusOperator(AzureDataReplicationTaskMixin):
@@ -97,8 +112,9 @@ class Plan:
     What an operator that starts work does, given the item as it is now.
 
     :param action: The call to send (``None``: send nothing).
-    :param job_name: The job of work already under way (waited on), or already done (reported).
-    :param done: Whether that work is done already: its job is read once and reported, not waited on.
+    :param job_name: The job of work already under way (waited on), or of this attempt's work that
+        has ended (judged: a failure fails the task).
+    :param done: Whether that work has ended: its job is read once and judged, not waited on.
     :param note: Why, for the task log.
     """
 
@@ -108,22 +124,35 @@ class Plan:
     note: str = ""
 
 
-def _scenario(text: Any) -> str:
-    return "".join(str(text or "").split()).lower()
-
-
 class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
     """
     Start work on a protected item, then wait on the job it started: the base of the operators that act.
 
     It reads the item first and refuses, without sending anything, what the service would refuse.
-    Work already under way on the item (a call the task's earlier try sent) is waited on, not started
-    again; work already done is reported, not redone; a call whose answer was lost is not sent again
-    before the item has been read again. The job is judged as the job sensor judges it.
+    Work is never started twice, and what this attempt's work came to is the task's outcome:
+
+    - the item's job of this kind (found in the vault's job list, newest first, as Azure's tools
+      find it) that still runs is waited on, whoever started it;
+    - one that began since this attempt began and has ended is judged: a success is reported, a
+      failure fails the task with the job's errors, and nothing is sent again;
+    - older work is history: a failed one may be restarted where the item allows it.
+
+    An attempt begins with the task's first try: the first try itself (Airflow's first try number,
+    ``max_tries - retries + 1``, which a person's clear moves on), whose own start it reads; a later
+    try cannot read its first try's start and takes the DAG run's start, which is earlier, so that in
+    doubt nothing is sent again. :attr:`CLOCK_SKEW` seconds are allowed between Airflow's clock and
+    the service's. A call whose answer was lost is not sent again before the item (and the job list)
+    has been read again; a 409 from the service is waited through when the item now shows the same
+    work under way.
     """
 
-    #: Calls sent at most per run (a lost answer, then the item read again, then sent again).
+    #: The work this operator starts, and how its jobs are named.
+    scenario: ClassVar[Scenario]
+    #: Calls sent at most per try (a lost answer or a 409, then the item read again, then sent again).
     MAX_SENDS = 3
+    #: Seconds a job of this attempt may seem to begin before it, by the service's clock.
+    CLOCK_SKEW = 60.0
+    template_fields: tuple[str, ...] = (*ProtectedItemTaskMixin.template_fields, "check_interval", "timeout")
 
     def __init__(
         self,
@@ -134,44 +163,82 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        if not float(check_interval) > 0:
-            raise ValueError(f"check_interval must be a positive number of seconds, got {check_interval!r}")
-        if not float(timeout) >= 0:
-            raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
-        self.wait_for_termination = wait_for_termination
-        self.check_interval = float(check_interval)
-        self.timeout = float(timeout)
-        self.deferrable = deferrable
+        self.wait_for_termination = as_bool("wait_for_termination", wait_for_termination)
+        self.deferrable = as_bool("deferrable", deferrable)
+        checked = check_wait("check_interval", check_interval, "timeout", timeout)
+        self.check_interval: Any = checked[0] if checked else check_interval
+        self.timeout: Any = checked[1] if checked else timeout
         super().__init__(**kwargs)
 
-    def plan(self, item: ProtectedItemStatus | None, running: dict[str, Any] | None) -> Plan:
+    def check_arguments(self) -> None:
+        """Check the arguments as rendered, before anything is sent (each literal one was, when built)."""
+        checked = check_wait("check_interval", self.check_interval, "timeout", self.timeout)
+        if checked is None:
+            raise ValueError(
+                f"check_interval and timeout must be numbers of seconds once rendered, got "
+                f"{self.check_interval!r} and {self.timeout!r}"
+            )
+        self.check_interval, self.timeout = checked
+
+    def plan(self, item: ProtectedItemStatus | None, job: dict[str, Any] | None) -> Plan:
         """
         Decide what to do with the item as it is now; raise what the service would refuse.
 
-        :param item: The item (``None``: there is none).
-        :param running: The job running on the item now (``name``, ``scenarioName`` or
-            ``displayName``), if any.
+        :param item: The item (``None``: there is none, its vault there).
+        :param job: The item's job of :attr:`scenario` that runs now, or that began in this attempt
+            (its ``properties``, with its ``name``), if any.
         """
         raise NotImplementedError
 
+    def follow(self, job: dict[str, Any] | None) -> Plan | None:
+        """
+        Plan for the item's job of this kind, if there is one to follow: wait on it, or judge it.
+
+        :param job: What :meth:`plan` was given.
+        """
+        if job is None:
+            return None
+        name, words, started = str(job["name"]), self.scenario.words, job_started(job)
+        when = f"begun {started:%Y-%m-%d %H:%M:%S} UTC" if started else "begun at a time not given"
+        if job_is_running(job):
+            return Plan(job_name=name, note=f"its {words} is under way (job {name}, {when}): waiting on it")
+        return Plan(
+            job_name=name,
+            done=True,
+            note=f"its {words} of this attempt (job {name}, {when}) has ended {job.get('state')}: "
+            "judged, not sent again",
+        )
+
     def execute(self, context: Context) -> dict[str, Any] | None:
-        """Start the work (or find it under way, or done), then wait on its job as asked."""
+        """Start the work (or find it under way, or ended), then wait on its job as asked."""
         try:
+            self.check_arguments()
             item = cast("ProtectedItem", self.target)
             self.remember_portal_link(context, item)
             job_name, operation_url, done = self._start(context, item)
+            job = item.job(job_name) if job_name else None
+            status = None
+            if job is not None and (operation_url is None or done or not self.wait_for_termination):
+                status = self.hook.get_status(job)
+                if operation_url is None and status.vault_guid:
+                    # The same URL the call that started it answered with, as a retry of it pushes it.
+                    operation_url = item.operation_results_url(
+                        self.hook.connection.resource_manager_url, job.job_name, status.vault_guid
+                    )
             ti = context.get("ti")
             if ti is not None:
                 ti.xcom_push(key="job_name", value=job_name)
                 ti.xcom_push(key="operation_url", value=operation_url)
-            if job_name is None:
+            if job is None:
                 return None
-            self._job_name = job_name
-            job = item.job(job_name)
-            if done or not self.wait_for_termination:
-                status = self.hook.get_status(job)
+            self._job_name = job.job_name
+            if status is not None and done:
+                return self.judge(status, job.describe(), kind=job.kind)
+            if status is not None and not self.wait_for_termination:
                 self.log.info("%s is %s", job.describe(), status.state)
                 return status.to_dict()
+            if status is not None and status.is_terminal:  # work found under way has ended since
+                return self.judge(status, job.describe(), kind=job.kind)
             if self.deferrable:
                 self.defer_wait(job, poll_interval=self.check_interval, timeout=self.timeout)
             status = self.hook.wait_for(job, check_interval=self.check_interval, timeout=self.timeout)
@@ -183,31 +250,46 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
         """
         Send the call once (again only after reading the item again, when its answer was lost).
 
-        Return the job, the operation URL the call answered with, and whether the work was done
-        already (nothing sent).
+        Return the job, the operation URL the call answered with (``None`` for work found, not
+        started), and whether that work has ended.
         """
-        from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
+        from airflow_provider_datareplication.exceptions import (
+            AzureDataReplicationClientError,
+            AzureDataReplicationTransientError,
+        )
 
+        began = self.attempt_began(context)
         ti = context.get("ti")
-        suspect = ti is not None and int(getattr(ti, "try_number", 1) or 1) > 1
-        lost: AzureDataReplicationTransientError | None = None
+        retried = ti is not None and int(getattr(ti, "try_number", 1) or 1) > 1
+        trouble: AzureDataReplicationError | None = None
         for _ in range(self.MAX_SENDS):
             status = self.hook.find_protected_item(item)
-            running = status.running_job if status is not None else None
-            if running is None and status is not None and (suspect or lost is not None):
-                running = self._running_job_in_list(item)
-            plan = self.plan(status, running)
+            job = self._job_of(item, status, began, look=retried or trouble is not None)
+            plan = self.plan(status, job)
             if plan.note:
                 self.log.info("%s: %s", item.describe(), plan.note)
             if plan.action is None:
                 return plan.job_name, None, plan.done
+            if isinstance(trouble, AzureDataReplicationClientError):
+                if status is None:
+                    raise trouble
+                raise self.refuse(
+                    status, f"the service refused it ({trouble}) and no {self.scenario.words} runs"
+                )
             self.log.info("Sending: %s %s", plan.action.doing, item.describe())
             try:
                 started = self.hook.start(item, plan.action)
             except AzureDataReplicationTransientError as err:
                 # The call may have been taken: read the item again before anything is sent again.
                 self.log.warning("%s; reading %s again before sending anything again", err, item.describe())
-                lost = err
+                trouble = err
+                continue
+            except AzureDataReplicationClientError as err:
+                if err.http_status != 409:
+                    raise
+                # Another task's call may have been taken first: the same work then runs already.
+                self.log.warning("%s; reading %s again", err, item.describe())
+                trouble = err
                 continue
             self.log.info(
                 "%s: %s started job %s (%s)",
@@ -217,36 +299,84 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
                 started.operation_url,
             )
             return started.job_name, started.operation_url, False
-        assert lost is not None
-        raise lost
+        assert trouble is not None
+        raise trouble
 
-    def _running_job_in_list(self, item: ProtectedItem) -> dict[str, Any] | None:
-        """Find the newest running job on the item in its vault's job list (filtered here), if any."""
-        name = item.protected_item_name.lower()
-        running = []
-        for entry in self.hook.list_jobs(item):
+    def attempt_began(self, context: Context) -> datetime:
+        """
+        Return when this attempt at the work began (less :attr:`CLOCK_SKEW`): jobs since are its own.
+
+        :param context: The task's context (its task instance and DAG run).
+        """
+        now = datetime.now(UTC)
+        ti = context.get("ti")
+        try_number = int(getattr(ti, "try_number", 1) or 1)
+        max_tries = getattr(ti, "max_tries", None)
+        first_try = max_tries - (self.retries or 0) + 1 if isinstance(max_tries, int) else 1
+        if ti is None or try_number <= first_try:
+            began = getattr(ti, "start_date", None) or now
+        else:
+            began = getattr(context.get("dag_run"), "start_date", None) or now
+        if began.tzinfo is None:
+            began = began.replace(tzinfo=UTC)
+        return min(began, now) - timedelta(seconds=self.CLOCK_SKEW)
+
+    def _job_of(
+        self, item: ProtectedItem, status: ProtectedItemStatus | None, began: datetime, *, look: bool
+    ) -> dict[str, Any] | None:
+        """
+        Find the item's job of :attr:`scenario` that runs now, or that began since ``began``.
+
+        The item's own references are read first; the vault's job list when this may be a later
+        try, after a lost answer or a 409, or when the item shows such work under way (the service's
+        items name no running job: the list does).
+        """
+        scenario = self.scenario
+        jobs = []
+        if status is not None:
+            for key in ("currentJob", scenario.last_failed):
+                ref = status.properties.get(key) if key else None
+                if isinstance(ref, dict) and ref.get("name") and scenario.runs(ref):
+                    jobs.append(ref)
+        under_way = status is not None and status.phase == scenario.running_phase
+        if (look or under_way) and (listed := self._job_in_list(item, began, under_way=under_way)):
+            jobs.append(listed)
+        for job in jobs:
+            if job_is_running(job):
+                return job
+        newest = max(jobs, key=lambda job: job_started(job) or _LONG_AGO, default=None)
+        started = job_started(newest)
+        return newest if started is not None and started >= began else None
+
+    def _job_in_list(self, item: ProtectedItem, began: datetime, *, under_way: bool) -> dict[str, Any] | None:
+        """
+        Find the item's newest job of :attr:`scenario` in its vault's job list (filtered here).
+
+        The service lists jobs newest first (every recording shows it; the API does not promise
+        it): paging stops at the first such job, or at jobs older than ``began`` unless the item
+        shows the work under way. A list found out of order is read to its end.
+        """
+        newest: dict[str, Any] | None = None
+        ordered, previous = True, None
+        for entry in self.hook.iter_jobs(item):
             properties = entry.get("properties") or {}
-            object_id = str(properties.get("objectId") or "").lower()
-            on_item = object_id.endswith(f"/protecteditems/{name}") or name in (
-                str(properties.get("objectName") or "").lower(),
-                str(properties.get("objectInternalName") or "").lower(),
-            )
-            if on_item and job_is_running(properties) and entry.get("name"):
-                running.append({**properties, "name": entry["name"]})
-        running.sort(key=lambda job: str(job.get("startTime") or ""), reverse=True)
-        return running[0] if running else None
-
-    @staticmethod
-    def runs(job: dict[str, Any] | None, scenario: str) -> bool:
-        """
-        Whether a job is one of ``scenario`` (by ``scenarioName``, else ``displayName``).
-
-        :param job: ``currentJob``, or a job list entry's properties.
-        :param scenario: The scenario (``PlannedFailover``, ``DisableProtection``, ...).
-        """
-        return job is not None and _scenario(job.get("scenarioName") or job.get("displayName")) == _scenario(
-            scenario
-        )
+            started = job_started(properties)
+            if started is not None:
+                ordered = ordered and (previous is None or started <= previous)
+                previous = started
+            if (
+                entry.get("name")
+                and job_is_on_item(properties, item.resource_id, item.protected_item_name)
+                and self.scenario.runs(properties)
+            ):
+                job = {**properties, "name": entry["name"]}
+                if newest is None or (job_started(job) or began) > (job_started(newest) or began):
+                    newest = job
+                if ordered:
+                    break
+            if ordered and not under_way and started is not None and started < began:
+                break
+        return newest
 
     def refuse(self, item: ProtectedItemStatus, wanted: str) -> AzureDataReplicationActionRefusedError:
         """
@@ -293,10 +423,16 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
     ``Azure-AsyncOperation`` URL and, with ``wait_for_termination``, waits until it has ended (in
     the worker, or deferred). Initial replication follows and takes hours to days: wait for it with
     :class:`~airflow_provider_datareplication.sensors.data_replication.AzureDataReplicationProtectedItemSensor`
-    (``until="ready_to_migrate"``). An item that exists is not created again (its enable-protection
-    job is waited on if it still runs); an item in a failed state is refused: delete it first.
-    ``return_value`` is the job's body (the last one read); the keys ``job_name`` and
-    ``operation_url`` hold what the call returned.
+    (``until="ready_to_migrate"``).
+
+    An item that exists is compared with ``properties`` first: every field given that the item
+    carries (ids and names case-insensitively, as ARM treats them; lists of disks and NICs by their
+    ids) must match, else nothing is sent and the task fails naming each difference. A matching item
+    is not created again: its enable-protection job of this attempt is waited on or judged, an item
+    failed over already is reported with its state (no job); an item whose removal or failover is
+    under way, or in a failed state, is refused. ``return_value`` is the job's body (the last one
+    read); the keys ``job_name`` and ``operation_url`` name the job and its operation, whichever try
+    started it.
 
     :param protected_item_name: The protected item to create (templated).
     :param properties: The item's ``properties`` as the service takes them (templated):
@@ -308,32 +444,45 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
     :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
     :param azure_data_replication_conn_id: The Airflow connection (templated).
     :param wait_for_termination: Wait until the job has ended (else return after starting it).
-    :param check_interval: Seconds between reads of the job while waiting.
-    :param timeout: Seconds to wait at most (default 7 days); the job goes on in Azure after that.
+    :param check_interval: Seconds between reads of the job while waiting (templated).
+    :param timeout: Seconds to wait at most (default 7 days; templated); the job goes on in Azure after that.
     :param deferrable: Wait in the triggerer instead of a worker slot; defaults to
         ``[operators] default_deferrable``.
     """
 
-    template_fields: tuple[str, ...] = (*ProtectedItemTaskMixin.template_fields, "properties")
+    scenario = ENABLE_PROTECTION
+    template_fields: tuple[str, ...] = (
+        *AzureDataReplicationBaseProtectedItemOperator.template_fields,
+        "properties",
+    )
+    template_fields_renderers = {"properties": "json"}
 
     def __init__(self, *, properties: dict[str, Any], **kwargs: Any) -> None:
         self.properties = properties
         super().__init__(**kwargs)
 
-    def plan(self, item: ProtectedItemStatus | None, running: dict[str, Any] | None) -> Plan:
-        """Create the item unless it exists; one in a failed state is refused."""
+    def check_arguments(self) -> None:
+        """Check the rendered arguments, ``properties`` for what the service requires among them."""
+        super().check_arguments()
+        check_properties(self.properties)
+
+    def plan(self, item: ProtectedItemStatus | None, job: dict[str, Any] | None) -> Plan:
+        """Create the item unless it exists as asked; refuse one that differs, is failed or busy."""
         if item is None:
-            return Plan(create_item(check_properties(self.properties)))
+            return Plan(create_item(self.properties))
+        if item.phase in (REMOVING, FAILING_OVER):
+            raise self.refuse(item, f"it is {item.phase}: create it again once that has ended")
+        if differences := properties_differences(self.properties, item):
+            raise self.refuse(
+                item, "it exists with other properties than the task's: " + "; ".join(differences)
+            )
+        if (followed := self.follow(job)) is not None:
+            return followed
         if item.failed:
             raise self.refuse(item, "delete it first (it exists in a failed state)")
-        if running is not None:
-            return Plan(
-                job_name=str(running["name"]), note=f"exists; waiting on its running job {running['name']}"
-            )
-        last = item.current_job
-        return Plan(
-            job_name=str(last["name"]) if last else None, done=True, note="exists already: not created again"
-        )
+        if item.failed_over:
+            return Plan(note=f"failed over already ({item.protection_state}): not created again")
+        return Plan(note="exists already with the task's properties: not created again")
 
 
 class AzureDataReplicationPlannedFailoverOperator(AzureDataReplicationBaseProtectedItemOperator):
@@ -346,56 +495,60 @@ class AzureDataReplicationPlannedFailoverOperator(AzureDataReplicationBaseProtec
     ``Azure-AsyncOperation`` URL and, with ``wait_for_termination``, waits until it has ended (a
     planned failover takes half an hour or so). The item must allow it: ``allowedJobs`` has
     ``PlannedFailover`` (or ``Restart``, after a failed one); otherwise nothing is sent and the task
-    fails naming the state and what it allows. A failover already under way is waited on; an item
-    already ``PlannedFailoverCompleted`` is not failed over again. ``return_value`` is the job's
-    body; the keys ``job_name`` and ``operation_url`` hold what the call returned.
+    fails naming the state and what it allows. A failover under way is waited on; one of this
+    attempt that failed fails the task with its errors and is not restarted (a failed one from
+    before the attempt is: a new DAG run, or a person's clear of the task, begins a new attempt); an
+    item already failed over is not failed over again. ``return_value`` is the job's body; the keys
+    ``job_name`` and ``operation_url`` name the job and its operation, whichever try started it.
 
     :param protected_item_name: The protected item to fail over (templated).
-    :param shutdown_source_vm: Shut the source server down before the cut-over.
+    :param shutdown_source_vm: Shut the source server down before the cut-over (templated: ``true``
+        or ``false`` once rendered, in any case; anything else is refused).
     :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
     :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
     :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
     :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
     :param azure_data_replication_conn_id: The Airflow connection (templated).
     :param wait_for_termination: Wait until the job has ended (else return after starting it).
-    :param check_interval: Seconds between reads of the job while waiting.
-    :param timeout: Seconds to wait at most (default 7 days); the job goes on in Azure after that.
+    :param check_interval: Seconds between reads of the job while waiting (templated).
+    :param timeout: Seconds to wait at most (default 7 days; templated); the job goes on in Azure after that.
     :param deferrable: Wait in the triggerer instead of a worker slot; defaults to
         ``[operators] default_deferrable``.
     """
 
+    scenario = PLANNED_FAILOVER
+    template_fields: tuple[str, ...] = (
+        *AzureDataReplicationBaseProtectedItemOperator.template_fields,
+        "shutdown_source_vm",
+    )
+
     def __init__(self, *, shutdown_source_vm: bool = False, **kwargs: Any) -> None:
-        self.shutdown_source_vm = shutdown_source_vm
+        self.shutdown_source_vm: Any = as_bool_or_template("shutdown_source_vm", shutdown_source_vm)
         super().__init__(**kwargs)
 
-    def plan(self, item: ProtectedItemStatus | None, running: dict[str, Any] | None) -> Plan:
-        """Fail over an item that allows it; wait on one under way; report one already migrated."""
+    def check_arguments(self) -> None:
+        """Check the rendered arguments: ``shutdown_source_vm`` is true or false."""
+        super().check_arguments()
+        self.shutdown_source_vm = as_bool("shutdown_source_vm", self.shutdown_source_vm)
+
+    def plan(self, item: ProtectedItemStatus | None, job: dict[str, Any] | None) -> Plan:
+        """Fail over an item that allows it; wait on one under way; judge this attempt's; report one done."""
         from airflow_provider_datareplication.exceptions import AzureDataReplicationActionRefusedError
 
         if item is None:
             raise AzureDataReplicationActionRefusedError(f"Not sent: there is no {self.target.describe()}")
-        if self.runs(running, "PlannedFailover"):
-            assert running is not None
-            return Plan(
-                job_name=str(running["name"]), note=f"a planned failover is under way: job {running['name']}"
-            )
-        if (item.protection_state or "").lower() == MIGRATED_STATE.lower():
-            last = item.current_job
-            return Plan(
-                job_name=str(last["name"]) if last else None,
-                done=True,
-                note="failed over already (PlannedFailoverCompleted): not failed over again",
-            )
-        if not any(job in item.allowed_jobs for job in FAILOVER_JOBS):
+        if (followed := self.follow(job)) is not None:
+            return followed
+        if item.failed_over:
+            return Plan(note=f"failed over already ({item.protection_state}): not failed over again")
+        if not any(allowed in item.allowed_jobs for allowed in FAILOVER_JOBS):
             raise self.refuse(
                 item, "a planned failover needs PlannedFailover (or Restart) among its allowed jobs"
             )
         if not item.instance_type:
             raise self.refuse(item, "its customProperties carry no instanceType to fail over with")
         return Plan(
-            planned_failover(
-                instance_type=item.instance_type, shutdown_source_vm=bool(self.shutdown_source_vm)
-            )
+            planned_failover(instance_type=item.instance_type, shutdown_source_vm=self.shutdown_source_vm)
         )
 
 
@@ -408,44 +561,58 @@ class AzureDataReplicationDeleteProtectedItemOperator(AzureDataReplicationBasePr
     ``Azure-AsyncOperation`` URL and, with ``wait_for_termination``, waits until it has ended; the
     item is then gone. The item must allow it (``DisableProtection`` among its ``allowedJobs``)
     unless ``force_delete``; otherwise nothing is sent and the task fails naming the state and what
-    it allows. A removal already under way is waited on; an item already gone is not deleted again.
-    ``return_value`` is the job's body; the keys ``job_name`` and ``operation_url`` hold what the
-    call returned.
+    it allows. A removal under way is waited on; one of this attempt that failed fails the task with
+    its errors; an item already gone (a 404, its vault there: a missing vault or resource group
+    fails the task naming it) is not deleted again. ``return_value`` is the job's body; the keys
+    ``job_name`` and ``operation_url`` name the job and its operation, whichever try started it.
 
     :param protected_item_name: The protected item to remove (templated).
-    :param force_delete: Remove the item whatever its state (``forceDelete=true``).
+    :param force_delete: Remove the item whatever its state (``forceDelete=true``; a running job of
+        the item is cancelled). Templated: ``true`` or ``false`` once rendered, in any case.
     :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
     :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
     :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
     :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
     :param azure_data_replication_conn_id: The Airflow connection (templated).
     :param wait_for_termination: Wait until the job has ended (else return after starting it).
-    :param check_interval: Seconds between reads of the job while waiting.
-    :param timeout: Seconds to wait at most (default 7 days); the job goes on in Azure after that.
+    :param check_interval: Seconds between reads of the job while waiting (templated).
+    :param timeout: Seconds to wait at most (default 7 days; templated); the job goes on in Azure after that.
     :param deferrable: Wait in the triggerer instead of a worker slot; defaults to
         ``[operators] default_deferrable``.
     """
 
+    scenario = DISABLE_PROTECTION
+    template_fields: tuple[str, ...] = (
+        *AzureDataReplicationBaseProtectedItemOperator.template_fields,
+        "force_delete",
+    )
+
     def __init__(self, *, force_delete: bool = False, **kwargs: Any) -> None:
-        self.force_delete = force_delete
+        self.force_delete: Any = as_bool_or_template("force_delete", force_delete)
         super().__init__(**kwargs)
 
-    def plan(self, item: ProtectedItemStatus | None, running: dict[str, Any] | None) -> Plan:
+    def check_arguments(self) -> None:
+        """Check the rendered arguments: ``force_delete`` is true or false."""
+        super().check_arguments()
+        self.force_delete = as_bool("force_delete", self.force_delete)
+
+    def plan(self, item: ProtectedItemStatus | None, job: dict[str, Any] | None) -> Plan:
         """Remove an item that allows it (or when forced); wait on a removal under way; report one gone."""
+        if (followed := self.follow(job)) is not None:
+            return followed
         if item is None:
-            return Plan(done=True, note="gone already: not deleted again")
-        if self.runs(running, "DisableProtection"):
-            assert running is not None
-            return Plan(job_name=str(running["name"]), note=f"a removal is under way: job {running['name']}")
+            return Plan(note="gone already: not deleted again")
         if REMOVAL_JOB not in item.allowed_jobs and not self.force_delete:
             raise self.refuse(
                 item, "a removal needs DisableProtection among its allowed jobs (or force_delete)"
             )
-        return Plan(delete_item(force_delete=bool(self.force_delete)))
+        return Plan(delete_item(force_delete=self.force_delete))
 
 
 #: What the service requires of a new item's ``properties``, by path.
 _REQUIRED_PROPERTIES = (("policyName",), ("replicationExtensionName",), ("customProperties", "instanceType"))
+#: The key that identifies an entry of a list in ``properties`` (disks, NICs), compared by it alone.
+_ENTRY_IDS = ("diskId", "nicId", "id", "name")
 
 
 def check_properties(properties: Any) -> dict[str, Any]:
@@ -463,3 +630,47 @@ def check_properties(properties: Any) -> dict[str, Any]:
         if value in (None, ""):
             raise ValueError(f"properties must have {'.'.join(path)} (the service requires it)")
     return properties
+
+
+def _as_compared(value: Any) -> Any:
+    """Return a value as compared: text, case-insensitively (the service sends booleans as text)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return sorted(str(_as_compared(_entry_id(entry))) for entry in value)
+    return str(value).strip().lower()
+
+
+def _entry_id(entry: Any) -> Any:
+    if isinstance(entry, dict):
+        return next((entry[key] for key in _ENTRY_IDS if entry.get(key) is not None), entry)
+    return entry
+
+
+def properties_differences(given: dict[str, Any], item: ProtectedItemStatus) -> list[str]:
+    """
+    List how an existing item differs from the ``properties`` a task gives, field by field.
+
+    Every field given that the item's body carries (not null) is compared: as text,
+    case-insensitively (ids and names as ARM treats them; the service sends booleans and numbers
+    as text); lists (disks, NICs) by the ids of their entries; objects field by field. A field the
+    item does not carry is not compared.
+
+    :param given: The task's ``properties``.
+    :param item: The item.
+    """
+    found: list[str] = []
+
+    def walk(given: dict[str, Any], have: dict[str, Any], path: str) -> None:
+        for key, value in given.items():
+            current = have.get(key)
+            if current is None or value is None:
+                continue
+            where = f"{path}{key}"
+            if isinstance(value, dict) and isinstance(current, dict):
+                walk(value, current, f"{where}.")
+            elif _as_compared(value) != _as_compared(current):
+                found.append(f"{where} is {current!r} on the item, {value!r} in the task")
+
+    walk(given, item.properties, "")
+    return found

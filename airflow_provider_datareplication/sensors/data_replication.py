@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from airflow_provider_datareplication.arguments import as_bool, check_wait, templated
 from airflow_provider_datareplication.mixins import (
     TRIGGERS,
     AzureDataReplicationTaskMixin,
     JobTaskMixin,
     OperationTaskMixin,
     ProtectedItemTaskMixin,
-    templated,
 )
 from airflow_provider_datareplication.protected_item import check_until
 from airflow_provider_datareplication.version_compat import BaseSensorOperator, PokeReturnValue, conf
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_datareplication.identifiers import Status, Target
+    from airflow_provider_datareplication.identifiers import ProtectedItem, Status, Target
 
 
 class AzureDataReplicationBaseSensor(AzureDataReplicationTaskMixin, BaseSensorOperator):
@@ -49,9 +49,16 @@ class AzureDataReplicationBaseSensor(AzureDataReplicationTaskMixin, BaseSensorOp
         start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
+        # A deferred wait needs a finite deadline; one that ends before its first read waits for nothing.
+        interval, timeout = (
+            value.total_seconds() if isinstance(value, timedelta) else value
+            for value in (kwargs.get("poke_interval", 60), kwargs.get("timeout", 7 * 24 * 3600))
+        )
+        check_wait("poke_interval", interval, "timeout", timeout)
         super().__init__(**kwargs)
-        self.deferrable = deferrable or start_from_trigger
-        self.raise_on_failure = raise_on_failure
+        start_from_trigger = as_bool("start_from_trigger", start_from_trigger)
+        self.deferrable = as_bool("deferrable", deferrable) or start_from_trigger
+        self.raise_on_failure = as_bool("raise_on_failure", raise_on_failure)
         if start_from_trigger:
             self._start_from_trigger()
 
@@ -327,15 +334,34 @@ class AzureDataReplicationProtectedItemSensor(ProtectedItemTaskMixin, AzureDataR
         super().__init__(**kwargs)
 
     def read(self, target: Target) -> Status:
-        """Read the item and judge it for ``until`` (gone counts when waiting for its removal)."""
-        from airflow_provider_datareplication.exceptions import AzureDataReplicationNotFoundError
-        from airflow_provider_datareplication.protected_item import gone
+        """Read the item and judge it for ``until`` (gone only once its vault is known to exist)."""
+        from airflow_provider_datareplication.protected_item import ProtectedItemStatus
 
-        try:
-            item = self.hook.get_status(target)
-        except AzureDataReplicationNotFoundError as err:
-            item = gone(err, self.until)
+        item = self.hook.find_protected_item(cast("ProtectedItem", target)) or ProtectedItemStatus()
         return item.waiting_until(self.until)
+
+    def judge_end(self, status: Status, what: str) -> dict[str, Any]:
+        """Judge the item's end; a failure names its last failed job's errors (read once for them)."""
+        from dataclasses import replace
+
+        from airflow_provider_datareplication.protected_item import ProtectedItemWait
+
+        if isinstance(status, ProtectedItemWait) and status.failed and self.raise_on_failure:
+            status = replace(status, failed_job=self._last_failed_job(status))
+        return super().judge_end(status, what)
+
+    def _last_failed_job(self, wait: Any) -> Any:
+        """Read the job the failed item names (``lastFailed...Job``), if any; ``None`` if unreadable."""
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationError
+
+        job = wait.item.last_failed_job
+        if job is None:
+            return None
+        try:
+            return self.hook.get_status(cast("ProtectedItem", self.target).job(str(job["name"])))
+        except (AzureDataReplicationError, ValueError) as err:
+            self.log.warning("Could not read the failed job %s for its errors: %s", job["name"], err)
+            return None
 
     def status_from_event(self, body: dict[str, Any]) -> Status:
         """Judge the item the trigger read last for ``until``."""

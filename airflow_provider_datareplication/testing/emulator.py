@@ -102,6 +102,8 @@ from airflow_provider_datareplication.testing.protected_items import (
     DEFAULT_FAILED_TASK,
     DEFAULT_FAILOVER_ERRORS,
     DEFAULT_HEALTH_ERRORS,
+    DEFAULT_RESOURCE_GROUP,
+    DEFAULT_VAULT,
     ArmError,
     ItemDurations,
     ProtectedItemStore,
@@ -157,6 +159,14 @@ _PLANNED_FAILOVER_PATH = re.compile(
     _VAULT + r"/protectedItems/(?P<item>[^/]*)/plannedFailover$", re.IGNORECASE
 )
 _ITEMS_PATH = re.compile(_VAULT + r"/protectedItems$", re.IGNORECASE)
+_VAULT_PATH = re.compile(_VAULT + "$", re.IGNORECASE)
+#: A VM a planned failover brought up on Azure Local (an Arc machine), by its resource id.
+_MACHINE_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]*)/resourceGroups/(?P<rg>[^/]*)/providers/Microsoft\.HybridCompute"
+    r"/machines/(?P<machine>[^/]*)$",
+    re.IGNORECASE,
+)
+MACHINE_API_VERSIONS = ("2024-07-10", "2025-01-13")
 _JOBS_PATH = re.compile(_VAULT + r"/jobs$", re.IGNORECASE)
 _SUBSCRIPTION_PATH = re.compile(r"^/subscriptions(?:/(?P<sub>[^/]+))?$", re.IGNORECASE)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -197,8 +207,8 @@ class Fault:
     :param then: A fault to inject when this one first hits (one fault leading to another, e.g. a
         revoked token, then the identity endpoint unreachable while a new one is fetched).
     :param method: Only ARM requests of this HTTP method (``PUT``, ``POST``, ``DELETE``, ``GET``).
-    :param protected_item: Only ARM requests about this protected item (its reads and writes, by
-        name, case-insensitively).
+    :param protected_item: Only ARM requests about this protected item (its reads and writes, and
+        the reads of its jobs; by name, case-insensitively).
     :param applied: On a write, hit after the write was processed (applied, or refused): the change
         is made but the client gets the fault (e.g. a drop: the answer was lost). ``False``: hit
         before, nothing applied.
@@ -453,7 +463,7 @@ class DataReplicationEmulator:
         }
         self._item_durations = item_durations
         #: The protected items and the jobs their actions run.
-        self.items = ProtectedItemStore(item_durations)
+        self.items = self._new_store()
         self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
         self._port = port
         self._lock = threading.Lock()
@@ -473,6 +483,12 @@ class DataReplicationEmulator:
         self._imds: ThreadingHTTPServer | None = None
         self._dir: str | None = None
         self.ca_file = ""
+
+    def _new_store(self) -> ProtectedItemStore:
+        """Return a fresh store of protected items, with the default vault."""
+        store = ProtectedItemStore(self._item_durations)
+        store.add_vault(self.subscription_id, DEFAULT_RESOURCE_GROUP, DEFAULT_VAULT)
+        return store
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -759,6 +775,34 @@ class DataReplicationEmulator:
             properties=properties,
         )
 
+    def add_vault(
+        self,
+        name: str,
+        *,
+        resource_group_name: str = DEFAULT_RESOURCE_GROUP,
+        subscription_id: str | None = None,
+        provisioning_state: str = "Succeeded",
+    ) -> dict[str, Any]:
+        """
+        Make a replication vault exist (and its resource group); return its body as ``GET`` answers it.
+
+        The emulator starts with ``vault1`` in ``rgrecoveryservicesdatareplication`` (where
+        :meth:`connection` and the pytest fixture point); seeding an item seeds its vault. Elsewhere
+        an item's, a list's or the vault's read answers 404 (``ResourceGroupNotFound`` for a group
+        with no vault), as Azure answers for a mistyped vault or group.
+
+        :param name: The vault's name.
+        :param resource_group_name: Its resource group.
+        :param subscription_id: The subscription (default: the emulator's).
+        :param provisioning_state: Its ``provisioningState``.
+        """
+        return self.items.add_vault(
+            subscription_id or self.subscription_id,
+            resource_group_name,
+            name,
+            provisioning_state=provisioning_state,
+        )
+
     def protected_item(
         self, name: str, *, vault_name: str | None = None, resource_group_name: str | None = None
     ) -> dict[str, Any] | None:
@@ -820,6 +864,7 @@ class DataReplicationEmulator:
         task: str = DEFAULT_FAILED_TASK,
         vault_name: str | None = None,
         resource_group_name: str | None = None,
+        seconds: float | None = None,
     ) -> None:
         """
         Make a protected item's running planned failover fail, or its next one.
@@ -834,9 +879,11 @@ class DataReplicationEmulator:
         :param task: The task that fails (one of the job's five task names).
         :param vault_name: Its vault, to tell apart items of one name in several.
         :param resource_group_name: Its resource group, likewise.
+        :param seconds: How long the next failover runs before it fails (default: the planned
+            failover's duration); ``0`` fails it at once.
         """
         self.items.fail_planned_failover(
-            name, errors or DEFAULT_FAILOVER_ERRORS, task, resource_group_name, vault_name
+            name, errors or DEFAULT_FAILOVER_ERRORS, task, resource_group_name, vault_name, seconds
         )
 
     def add_fault(self, fault: Fault) -> Fault:
@@ -874,7 +921,7 @@ class DataReplicationEmulator:
         with self._lock:
             for name, value in self._settings.items():
                 setattr(self, name, value)
-            self.items = ProtectedItemStore(self._item_durations)
+            self.items = self._new_store()
             self._scripts.clear()
             self._job_scripts.clear()
             self._item_scripts.clear()
@@ -1393,6 +1440,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._item_read(match, query)
             elif match := _ITEMS_PATH.match(path):
                 self._list(match, query, "protectedItems")
+            elif match := _VAULT_PATH.match(path):
+                self._vault(match, query)
+            elif match := _MACHINE_PATH.match(path):
+                self._machine(match, query)
             elif match := _OPERATION_RESULT_PATH.match(path):
                 self._operation_result(match, query)
             elif match := _SUBSCRIPTION_PATH.match(path):
@@ -1701,7 +1752,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _job(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
         sub, rg, vault, job = (unquote(match.group(name)) for name in ("sub", "rg", "vault", "job"))
         if not self._arm_read(
-            sub=sub, query=query, versions=JOB_API_VERSIONS, resource_type="replicationVaults/jobs", job=job
+            sub=sub,
+            query=query,
+            versions=JOB_API_VERSIONS,
+            resource_type="replicationVaults/jobs",
+            job=job,
+            item=self.emulator.items.job_item_name(job),
         ):
             return
         if not self._names_ok(sub, rg, {"vault": vault, "job": job}, None, job):
@@ -1737,6 +1793,36 @@ class _Handler(BaseHTTPRequestHandler):
             body = self.emulator._auto_item(sub, rg, vault, item) or self.emulator.items.get(
                 sub, rg, vault, item
             )
+        except ArmError as error:
+            self._record(error.status, "arm")
+            self._send(error.status, _arm_error(error.code, error.message))
+            return
+        self._record(200, "arm")
+        self._send(200, body)
+
+    def _machine(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
+        sub, name = unquote(match.group("sub")), unquote(match.group("machine"))
+        if not self._arm_read(sub=sub, query=query, versions=MACHINE_API_VERSIONS, resource_type="machines"):
+            return
+        body = self.emulator.items.target_vm(unquote(urlsplit(self.path).path))
+        if body is None:
+            self._not_found(
+                f"Microsoft.HybridCompute/machines/{name}", unquote(match.group("rg")), None, None
+            )
+            return
+        self._record(200, "arm")
+        self._send(200, body)
+
+    def _vault(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
+        sub, rg, vault = (unquote(match.group(name)) for name in ("sub", "rg", "vault"))
+        if not self._arm_read(
+            sub=sub, query=query, versions=PROTECTED_ITEM_API_VERSIONS, resource_type="replicationVaults"
+        ):
+            return
+        if not self._names_ok(sub, rg, {"vault": vault}, None, None):
+            return
+        try:
+            body = self.emulator.items.vault(sub, rg, vault)
         except ArmError as error:
             self._record(error.status, "arm")
             self._send(error.status, _arm_error(error.code, error.message))
@@ -1818,7 +1904,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._names_ok(sub, rg, {"vault": vault}, None, None):
             return
         items = self.emulator.items
-        entries = items.list_jobs(sub, rg, vault) if what == "jobs" else items.list_items(sub, rg, vault)
+        try:
+            entries = items.list_jobs(sub, rg, vault) if what == "jobs" else items.list_items(sub, rg, vault)
+        except ArmError as error:
+            self._record(error.status, "arm")
+            self._send(error.status, _arm_error(error.code, error.message))
+            return
         size_text = self._query.get("pageSize")
         token = self._query.get("continuationToken")
         try:

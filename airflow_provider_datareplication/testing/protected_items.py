@@ -9,6 +9,42 @@ A planned failover (``PlannedFailoverInitiated``) ends ``PlannedFailoverComplete
 side; a removal (``DisablingProtection``) ends with the item gone. Every action checks
 ``allowedJobs`` as the service does. Failures are scripted. Nothing here speaks HTTP: the emulator
 calls :class:`ProtectedItemStore` and turns :class:`ArmError` into ARM's error answers.
+
+What the operators lean on, and where it comes from. *Recorded* means seen in the real service's
+answers that Azure PowerShell's Az.Migrate tests recorded (``src/Migrate/Migrate.Autorest/test/``
+in Azure/azure-powershell: ``New-``, ``Get-``, ``Set-``, ``Remove-AzMigrateLocalServerReplication``,
+``Start-AzMigrateLocalServerMigration``, ``Get-AzMigrateLocalJob``, ``Test-AzMigrateLocalEndToEnd``,
+February and November 2025); *assumed*, what no recording shows, and why it is modelled so.
+
+- Recorded: ``PUT`` of a new item answers 201 with the item (``UnprotectedStatesBegin``,
+  ``provisioningState`` ``Creating``, ``allowedJobs`` null); ``plannedFailover`` and ``DELETE`` answer
+  202 with no body; each start carries ``Location`` = ``Azure-AsyncOperation`` =
+  ``.../operationResults/{job}_{vault GUID}`` and ``Retry-After: 15``; the vault's GUID is its
+  ``serviceResourceId`` and each job's ``customProperties.affectedObjectDetails.VaultId``.
+- Recorded: jobs' ``displayName`` ("Create or update protected item", "Planned failover", "Delete
+  protected item"), their task names, ``objectId`` (the item's id, a failover's under it as
+  ``.../plannedFailover``; a "Complete initial replication" job's null, its item by ``objectName``),
+  ``objectInternalName`` (the source VM), ``provisioningState`` ``Canceled`` on every job,
+  ``allowedActions`` (``Cancel`` while running, ``Restart`` once failed), the vault's job list newest
+  first with ``tasks``, ``errors`` and ``customProperties`` null.
+- Recorded: an item names its running job (``currentJob``, with ``scenarioName``
+  ``EnableProtection``) only while protection is being enabled, and no job otherwise; a failed
+  enable names ``lastFailedEnableProtectionJob``; the states and ``allowedJobs`` of
+  ``UnprotectedStatesBegin``, ``EnablingProtection``, ``InitialReplicationInProgress``, ``Protected``,
+  ``PlannedFailoverCompleted`` and ``EnablingFailed``.
+- Assumed (the SDK's models name them, no recording shows them): ``lastFailedPlannedFailoverJob``
+  and ``PlannedFailoverFailed`` with ``allowedJobs`` ``["Restart", "DisableProtection"]`` after a
+  failed failover (Azure's tools accept ``Restart`` for a cut-over); the states while a failover or
+  a removal runs (``PlannedFailoverInitiated``, ``DisablingProtection``, no allowed jobs).
+- Assumed (no error answer was recorded at all): an action ``allowedJobs`` does not allow, a second
+  failover among them, answers 409 ``OperationNotAllowed``; a ``PUT`` on an existing item answers
+  200 and replaces its writable properties (ARM's create-or-replace; the operators never send one);
+  ``forceDelete=true`` cancels the item's running job; a missing vault answers 404
+  ``ResourceNotFound`` (ARM's ``ResourceGroupNotFound`` for a missing group is ARM's own, documented
+  answer); an operation-results URL answers 202 with no body while its job runs (the cmdlets read
+  the job, never that URL).
+- Assumed: a successful planned failover brings the VM up on the target as an Azure Local VM, an
+  Arc machine ``{targetResourceGroupId}/providers/Microsoft.HybridCompute/machines/{targetVmName}``.
 """
 
 from __future__ import annotations
@@ -23,6 +59,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ITEM_TYPE = "Microsoft.DataReplication/replicationVaults/protectedItems"
+VAULT_TYPE = "Microsoft.DataReplication/replicationVaults"
+#: The vault every emulator starts with (where :meth:`DataReplicationEmulator.connection` points).
+DEFAULT_RESOURCE_GROUP = "rgrecoveryservicesdatareplication"
+DEFAULT_VAULT = "vault1"
 JOB_TYPE = "Microsoft.DataReplication/replicationVaults/jobs"
 #: The ``customProperties.instanceType`` values of a protected item (the SDK's discriminators).
 INSTANCE_TYPES = ("HyperVToAzStackHCI", "VMwareToAzStackHCI")
@@ -70,19 +110,24 @@ class _Scenario:
     #: The protection state while its job runs.
     running_state: str
     tasks: tuple[str, ...]
+    #: The path segment its job's ``objectId`` adds to the item's id (a planned failover's).
+    action: str = ""
 
 
+# Display names, task names and objectIds as Azure PowerShell's recordings show the real jobs (2025).
 ENABLE_PROTECTION = _Scenario(
     "EnableProtection",
-    "Enable protection",
+    "Create or update protected item",
     "JobDetails",
     "EnablingProtection",
     (
-        "Prerequisites check for enabling protection",
-        "Set up replication of the virtual machine",
-        "Start initial replication",
+        "Creating or updating the protected item",
+        "Initializing Protection",
+        "Enabling Protection",
+        "Starting Replication",
     ),
 )
+# Assumed: no recording shows the end of an initial replication; this job carries its failure.
 COMPLETE_INITIAL_REPLICATION = _Scenario(
     "EnableProtection",
     "Complete initial replication",
@@ -96,23 +141,20 @@ PLANNED_FAILOVER = _Scenario(
     "FailoverJobDetails",
     "PlannedFailoverInitiated",
     (
-        "Prerequisites check for planned failover",
-        "Shut down the virtual machine",
-        "Prepare for planned failover",
-        "Fail over the virtual machine",
-        "Start the virtual machine",
+        "Prerequisite check",
+        "Turning off resource on primary",
+        "Starting failover",
+        "Preparing protected entities",
+        "Turning on resource on recovery",
     ),
+    "plannedFailover",
 )
 DISABLE_PROTECTION = _Scenario(
     "DisableProtection",
-    "Disable protection",
+    "Delete protected item",
     "JobDetails",
     "DisablingProtection",
-    (
-        "Prerequisites check for disabling protection",
-        "Disable replication",
-        "Clean up replication resources",
-    ),
+    ("Prerequisite check", "Deleting protected item"),
 )
 _SHUTDOWN_TASK = PLANNED_FAILOVER.tasks[1]
 DEFAULT_FAILED_TASK = PLANNED_FAILOVER.tasks[3]
@@ -190,6 +232,10 @@ class ItemJob:
     cancelled_at: float | None = None
     settled: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    #: The source VM's name (``objectInternalName``), and the policy and extension its item uses.
+    vm_name: str = ""
+    policy_name: str = ""
+    extension_name: str = ""
 
     @property
     def ends(self) -> float:
@@ -234,7 +280,7 @@ class ItemJob:
                 "state": "Skipped",
                 "startTime": None,
                 "endTime": None,
-                "customProperties": {"instanceType": "TaskModelCustomProperties"},
+                "customProperties": {"instanceType": "TaskDetails"},
                 "childrenJobs": [],
             }
             if name in running:
@@ -274,23 +320,30 @@ class ItemJob:
             ]
         custom: dict[str, Any] = {
             "instanceType": self.scenario.instance_type,
-            "affectedObjectDetails": {"description": self.item_name, "type": "object"},
+            # Recorded: the vault's GUID here is the part after "_" of the job's operation id.
+            "affectedObjectDetails": {
+                "PolicyName": self.policy_name,
+                "ReplicationExtensionName": self.extension_name,
+                "VaultId": vault_guid(self.vault_id),
+            },
             **self.details,
         }
+        action = f"/{self.scenario.action}" if self.scenario.action else ""
         properties: dict[str, Any] = {
             "displayName": self.scenario.display_name,
             "state": state,
             "startTime": _iso(self.started + wall),
             "endTime": _iso(self.ends + wall) if ended else None,
-            "objectId": self.item_id,
+            # Recorded: a "Complete initial replication" job names its item by objectName alone.
+            "objectId": None if self.scenario is COMPLETE_INITIAL_REPLICATION else self.item_id + action,
             "objectName": self.item_name,
             "objectInternalId": _guid(self.item_id),
-            "objectInternalName": self.item_name,
+            "objectInternalName": self.vm_name or self.item_name,
             "objectType": "ProtectedItem",
             "replicationProviderId": _guid(self.vault_id, "provider"),
             "sourceFabricProviderId": _guid(self.vault_id, "source"),
             "targetFabricProviderId": _guid(self.vault_id, "target"),
-            "allowedActions": [] if ended else ["Cancel"],
+            "allowedActions": ["Restart"] if state == "Failed" else [] if ended else ["Cancel"],
             "activityId": f"{_guid(self.id, 'activity')} ActivityId: {_guid(self.id, 'client')}",
             "tasks": None if listed else self._tasks(now, wall),
             "errors": None if listed else errors,
@@ -307,7 +360,7 @@ class ItemJob:
         }
 
     def reference(self, now: float, wall: float) -> dict[str, Any]:
-        """Return the job as an item's ``currentJob`` / ``lastFailed...Job`` names it."""
+        """Return the job as an item's ``lastFailed...Job`` names it (recorded: with its ``scenarioName``)."""
         state = self.state(now)
         return {
             "scenarioName": self.scenario.name,
@@ -356,7 +409,7 @@ class ProtectedItem:
     overrides: dict[str, Any] = field(default_factory=dict)
     #: Scripted failures: the next initial replication's (health errors, percentage), the next failover's.
     replication_failure: tuple[list[dict[str, Any]], int] | None = None
-    failover_failure: tuple[list[dict[str, Any]], str] | None = None
+    failover_failure: tuple[list[dict[str, Any]], str, float | None] | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -375,6 +428,13 @@ class ProtectedItem:
     def id(self) -> str:
         """The item's resource id."""
         return f"{self.vault_id}/protectedItems/{self.name}"
+
+    @property
+    def vm_name(self) -> str:
+        """The source VM's name (the discovered machine's last segment, else the target VM's name)."""
+        custom = self.properties.get("customProperties", {})
+        machine = str(custom.get("fabricDiscoveryMachineId") or "").rstrip("/").rsplit("/", 1)[-1]
+        return machine or str(custom.get("targetVmName") or self.name)
 
     @property
     def instance_type(self) -> str:
@@ -445,9 +505,63 @@ class ProtectedItemStore:
         self._seq = 0
         # Scripted failures for items not created yet, by lower-cased name.
         self._pending_replication_failures: dict[str, tuple[list[dict[str, Any]], int]] = {}
-        self._pending_failover_failures: dict[str, tuple[list[dict[str, Any]], str]] = {}
+        self._pending_failover_failures: dict[str, tuple[list[dict[str, Any]], str, float | None]] = {}
+        #: The VMs failovers brought up on the target, by lower-cased resource id (see :meth:`target_vm`).
+        self._target_vms: dict[str, dict[str, Any]] = {}
         # Wall time of a monotonic moment: ``moment + self._wall``.
         self._wall = time.time() - time.monotonic()
+        #: The vaults that exist, by (subscription, resource group, vault), lower-cased.
+        self._vaults: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    # -- vaults -----------------------------------------------------------------------------------
+
+    def add_vault(
+        self, sub: str, rg: str, vault: str, *, provisioning_state: str = "Succeeded"
+    ) -> dict[str, Any]:
+        """Make a vault exist (its resource group with it); return its body as ``GET`` answers it."""
+        vault_id = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{VAULT_TYPE}/{vault}"
+        # The body as recorded (Test-AzMigrateLocalEndToEnd, 2025): serviceResourceId is the vault's
+        # GUID that operation ids end with.
+        body = {
+            "id": vault_id,
+            "name": vault,
+            "type": VAULT_TYPE,
+            "location": "eastus",
+            "tags": {},
+            "identity": {"type": "SystemAssigned", "principalId": _guid(vault_id, "identity")},
+            "systemData": None,
+            "properties": {
+                "provisioningState": provisioning_state,
+                "serviceResourceId": vault_guid(vault_id),
+                "vaultType": "Migrate",
+            },
+        }
+        with self._lock:
+            self._vaults[(sub.lower(), rg.lower(), vault.lower())] = body
+        return copy.deepcopy(body)
+
+    def _check_vault(self, sub: str, rg: str, vault: str) -> None:
+        """
+        Raise ARM's 404 for a vault that does not exist, or for its resource group.
+
+        ``ResourceGroupNotFound`` is ARM's own answer for a group that does not exist; the vault's
+        404 is assumed to be ``ResourceNotFound``, as for any resource.
+        """
+        if not any(key[:2] == (sub.lower(), rg.lower()) for key in self._vaults):
+            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+        if (sub.lower(), rg.lower(), vault.lower()) not in self._vaults:
+            raise ArmError(
+                404,
+                "ResourceNotFound",
+                f"The Resource '{VAULT_TYPE.split('/')[0]}/replicationVaults/{vault}' under resource group "
+                f"'{rg}' was not found.",
+            )
+
+    def vault(self, sub: str, rg: str, vault: str) -> dict[str, Any]:
+        """``GET`` a vault (raises ArmError 404 when there is none, or no such resource group)."""
+        with self._lock:
+            self._check_vault(sub, rg, vault)
+            return copy.deepcopy(self._vaults[(sub.lower(), rg.lower(), vault.lower())])
 
     # -- the lifecycle ----------------------------------------------------------------------------
 
@@ -456,6 +570,9 @@ class ProtectedItemStore:
         job = ItemJob(
             str(uuid.uuid4()), scenario, item.key, item.vault_id, item.name, started, duration, self._seq
         )
+        job.vm_name = item.vm_name
+        job.policy_name = str(item.properties.get("policyName") or "")
+        job.extension_name = str(item.properties.get("replicationExtensionName") or "")
         self._jobs[job.name.lower()] = job
         item.job = job
         return job
@@ -491,6 +608,7 @@ class ProtectedItemStore:
             if state == "Succeeded":
                 item.state = "PlannedFailoverCompleted"
                 item.last_failover_time = _iso(job.ends + self._wall)
+                self._bring_up_target_vm(item)
             else:
                 item.state = "PlannedFailoverFailed"
                 item.last_failed_failover = job
@@ -500,6 +618,40 @@ class ProtectedItemStore:
                 return
             item.state = "DisablingFailed"
         item.allowed_jobs = copy.deepcopy(ALLOWED_JOBS.get(item.state, []))
+
+    def _bring_up_target_vm(self, item: ProtectedItem) -> None:
+        """
+        Make the migrated VM exist on the target, as an Arc machine of the Azure Local cluster.
+
+        Assumed, not recorded: Azure Migrate brings a migrated server up on Azure Local as an Azure
+        Local VM (``Microsoft.HybridCompute/machines/{targetVmName}`` in ``targetResourceGroupId``).
+        """
+        custom = item.properties.get("customProperties") or {}
+        group, name = custom.get("targetResourceGroupId"), custom.get("targetVmName")
+        if not group or not name:
+            return
+        vm_id = f"{str(group).rstrip('/')}/providers/Microsoft.HybridCompute/machines/{name}"
+        self._target_vms[vm_id.lower()] = {
+            "id": vm_id,
+            "name": name,
+            "type": "Microsoft.HybridCompute/machines",
+            "kind": "HCI",
+            "location": custom.get("customLocationRegion") or "eastus",
+            "properties": {"provisioningState": "Succeeded", "status": "Connected"},
+        }
+
+    def target_vm(self, resource_id: str) -> dict[str, Any] | None:
+        """Return a VM a failover brought up (``Microsoft.HybridCompute/machines``), or ``None``."""
+        with self._lock:
+            self._advance(time.monotonic())
+            body = self._target_vms.get(resource_id.lower())
+            return copy.deepcopy(body) if body is not None else None
+
+    def job_item_name(self, job_name: str) -> str | None:
+        """Return the name of the protected item a job acts on, if the job is one of an item's."""
+        with self._lock:
+            job = self._jobs.get(job_name.lower())
+            return job.item_name if job is not None else None
 
     def _finish_replication(self, item: ProtectedItem) -> None:
         assert item.replication is not None
@@ -576,7 +728,12 @@ class ProtectedItemStore:
             "lastSuccessfulPlannedFailoverTime": item.last_failover_time,
             "lastSuccessfulUnplannedFailoverTime": None,
             "lastSuccessfulTestFailoverTime": None,
-            "currentJob": None if created or item.job is None else item.job.reference(now, wall),
+            # Recorded: the item names its running job only while protection is being enabled.
+            **(
+                {"currentJob": item.job.reference(now, wall)}
+                if item.job is not None and state == ENABLE_PROTECTION.running_state and not created
+                else {}
+            ),
             "allowedJobs": allowed,
             "lastFailedEnableProtectionJob": (
                 item.last_failed_enable.reference(now, wall) if item.last_failed_enable else None
@@ -606,6 +763,8 @@ class ProtectedItemStore:
 
     def _get(self, sub: str, rg: str, vault: str, name: str) -> ProtectedItem:
         item = self._items.get(_key(sub, rg, vault, name))
+        if item is None and not any(key[:2] == (sub.lower(), rg.lower()) for key in self._vaults):
+            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
         if item is None:
             raise ArmError(
                 404,
@@ -632,7 +791,9 @@ class ProtectedItemStore:
         with self._lock:
             self._advance(now)
             existing = self._items.get(_key(sub, rg, vault, name))
-            if existing is not None:
+            if existing is None:
+                self._check_vault(sub, rg, vault)
+            else:
                 state, _, _ = self._view(existing, now)
                 if state == "DisablingProtection":
                     raise _not_allowed("Create or update", existing, state, [])
@@ -679,7 +840,9 @@ class ProtectedItemStore:
             if not custom["shutdownSourceVM"]:
                 job.skipped = frozenset({_SHUTDOWN_TASK})
             if item.failover_failure is not None:
-                errors, job.failed_task = item.failover_failure
+                errors, job.failed_task, seconds = item.failover_failure
+                if seconds is not None:
+                    job.duration = seconds
                 job.errors = [_job_error(error) for error in errors]
                 item.failover_failure = None
             job.details = {
@@ -712,6 +875,7 @@ class ProtectedItemStore:
             self._advance(now)
             item = self._items.get(_key(sub, rg, vault, name))
             if item is None:
+                self._check_vault(sub, rg, vault)
                 return None
             state, allowed, _ = self._view(item, now)
             running = item.job if item.job is not None and item.job.state(now) == "Started" else None
@@ -737,6 +901,7 @@ class ProtectedItemStore:
         now = time.monotonic()
         with self._lock:
             self._advance(now)
+            self._check_vault(sub, rg, vault)
             vault_key = (sub.lower(), rg.lower(), vault.lower())
             return [self._body(item, now) for key, item in self._items.items() if key[:3] == vault_key]
 
@@ -745,6 +910,7 @@ class ProtectedItemStore:
         now = time.monotonic()
         with self._lock:
             self._advance(now)
+            self._check_vault(sub, rg, vault)
             vault_key = (sub.lower(), rg.lower(), vault.lower())
             jobs = [job for job in self._jobs.values() if job.item_key[:3] == vault_key]
             jobs.sort(key=lambda job: (job.started, job.seq), reverse=True)
@@ -830,6 +996,8 @@ class ProtectedItemStore:
             ]
         if _RECOVERY_STATES.match(protection_state):
             item.last_failover_time = _iso(now + self._wall)
+        if (sub.lower(), rg.lower(), vault.lower()) not in self._vaults:
+            self.add_vault(sub, rg, vault)  # seeding an item seeds its vault
         with self._lock:
             self._advance(now)
             self._items[item.key] = item
@@ -881,12 +1049,18 @@ class ProtectedItemStore:
                 item.replication = (begins, begins + (ends - begins) * percent / 100)
 
     def fail_planned_failover(
-        self, name: str, errors: list[dict[str, Any]], task: str, rg: str | None, vault: str | None
+        self,
+        name: str,
+        errors: list[dict[str, Any]],
+        task: str,
+        rg: str | None,
+        vault: str | None,
+        seconds: float | None = None,
     ) -> None:
-        """Make the item's running planned failover (or its next one) fail at ``task``."""
+        """Make the item's running planned failover (or its next one, after ``seconds``) fail at ``task``."""
         if task not in PLANNED_FAILOVER.tasks:
             raise ValueError(f"task must be one of {PLANNED_FAILOVER.tasks}, not {task!r}")
-        failure = ([dict(error) for error in errors], task)
+        failure = ([dict(error) for error in errors], task, seconds)
         now = time.monotonic()
         with self._lock:
             self._advance(now)
@@ -896,7 +1070,7 @@ class ProtectedItemStore:
                 return
             job = item.job
             if job is not None and job.scenario is PLANNED_FAILOVER and job.state(now) == "Started":
-                job.errors, job.failed_task = [_job_error(error) for error in failure[0]], task
+                job.errors, job.failed_task = [_job_error(error) for error in errors], task
             else:
                 item.failover_failure = failure
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -328,12 +328,8 @@ class AzureDataReplicationProtectedItemTrigger(AzureDataReplicationWaitTrigger):
         return classpath, {**kwargs, "until": self.until}
 
     async def read(self, hook: AzureDataReplicationAsyncHook, target: Target, slot: float | None) -> Status:
-        """Read the item and judge it for ``until`` (gone counts when waiting for its removal)."""
-        from airflow_provider_datareplication.exceptions import AzureDataReplicationNotFoundError
-        from airflow_provider_datareplication.protected_item import gone
+        """Read the item and judge it for ``until`` (gone only once its vault is known to exist)."""
+        from airflow_provider_datareplication.protected_item import ProtectedItemStatus
 
-        try:
-            item = await hook.get_status(target, slot=slot)
-        except AzureDataReplicationNotFoundError as err:
-            item = gone(err, self.until)
-        return item.waiting_until(self.until)
+        item = await hook.find_protected_item(cast("ProtectedItem", target), slot=slot)
+        return (item or ProtectedItemStatus()).waiting_until(self.until)

@@ -47,6 +47,8 @@ class RunResult:
     ended: dict[str, float]
     xcom: dict[str, Any]
     links: dict[str, Any]
+    #: Every XCom by task and key (``xcoms["migrate"]["job_name"]``).
+    xcoms: dict[str, dict[str, Any]]
     output: str
 
 
@@ -91,12 +93,24 @@ def run_dag(e2e_dags, airflow_db, capfd, emulator, monkeypatch):
                 else airflow_2_links(dag, instances)
             ),
             output=output,
+            xcoms=xcoms_by_task(rows),
         )
         logs = logs_text(Path(os.environ["AIRFLOW_HOME"]))
         assert_no_secrets(emulator, output + json.dumps(result.xcom) + logs)
         return result
 
     return run
+
+
+def xcoms_by_task(rows) -> dict[str, dict[str, Any]]:
+    """The XCom rows of a run, by task and key."""
+    found: dict[str, dict[str, Any]] = {}
+    for task_id, key, value in rows:
+        try:
+            found.setdefault(task_id, {})[key] = json.loads(value)
+        except (TypeError, ValueError):
+            found.setdefault(task_id, {})[key] = value
+    return found
 
 
 def airflow_2_links(dag, instances) -> dict[str, str]:

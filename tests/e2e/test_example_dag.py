@@ -82,13 +82,7 @@ def test_example_dag_runs_its_three_waits_and_reports(emulator, airflow_home):
         assert token not in text
 
 
-def test_the_migration_wave_migrates_every_server_once(airflow_home, emulator):
-    home, env = airflow_home
-    wave = [server["protected_item_name"] for server in example_dag_module("example_migration_wave").WAVE]
-    emulator.item_durations(
-        enable_protection=0.5, initial_replication=1.5, planned_failover=1, disable_protection=0.5
-    )
-    env = {**env, "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT": json.dumps(emulator.connection())}
+def run_wave(env) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "airflow", "dags", "test", "example_azure_data_replication_migration_wave"],
         env=env,
@@ -97,12 +91,32 @@ def test_the_migration_wave_migrates_every_server_once(airflow_home, emulator):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def wave_states(home: Path) -> list[tuple[str, int, str, int]]:
+    """Every task instance of the wave's newest run."""
     with sqlite3.connect(home / "airflow.db") as db:
-        states = db.execute("select task_id, map_index, state, try_number from task_instance").fetchall()
+        (run_id,) = db.execute("select run_id from dag_run order by id desc limit 1").fetchone()
+        return db.execute(
+            "select task_id, map_index, state, try_number from task_instance where run_id = ?", (run_id,)
+        ).fetchall()
+
+
+def test_the_migration_wave_migrates_every_server_once_and_a_second_run_sends_nothing(airflow_home, emulator):
+    home, env = airflow_home
+    wave = [server["protected_item_name"] for server in example_dag_module("example_migration_wave").WAVE]
+    emulator.item_durations(
+        enable_protection=0.5, initial_replication=1.5, planned_failover=1, disable_protection=0.5
+    )
+    env = {**env, "AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT": json.dumps(emulator.connection())}
+    result = run_wave(env)
+    states = wave_states(home)
     assert {state for _, _, state, _ in states} == {"success"}
     assert {(task, index) for task, index, _, _ in states if task.startswith("server.")} == {
         (f"server.{step}", index)
         for step in (
+            "skip_if_migrated",
             "replication_properties",
             "enable_replication",
             "wait_until_ready",
@@ -117,3 +131,14 @@ def test_the_migration_wave_migrates_every_server_once(airflow_home, emulator):
         assert writes == ["PUT", "POST", "DELETE"], (name, writes)
         assert emulator.protected_item(name) is None
     assert "running in Azure" in result.stdout + result.stderr  # the check task's own line
+
+    # A second run: every server has migrated (its VM runs on the target, its item is gone), so each
+    # is skipped before anything is sent.
+    emulator.reset_counters()
+    result = run_wave(env)
+    states = wave_states(home)
+    assert {state for task, _, state, _ in states if task.startswith("server.")} == {"skipped"}
+    assert [r for r in emulator.requests if r.kind == "arm" and r.method != "GET"] == [], (
+        "a second run sent a write"
+    )
+    assert "migrated already" in result.stdout + result.stderr

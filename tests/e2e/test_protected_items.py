@@ -10,6 +10,7 @@ from airflow_provider_datareplication.actions import create_item
 from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationHook
 from airflow_provider_datareplication.identifiers import ProtectedItem
 from airflow_provider_datareplication.testing.emulator import Fault
+from airflow_provider_datareplication.testing.protected_items import vault_guid
 from tests.e2e.dags.e2e_scenarios import HYPERV_PROPERTIES, JOB_MODES, MODES, item_name
 from tests.sdk_requests import SdkRequest, create_request, delete_request, planned_failover_request
 
@@ -78,7 +79,9 @@ def test_each_operator_waits_in_the_worker_and_deferred_refuses_what_the_item_do
     for mode in MODES:
         emulator.add_protected_item(item_name(f"failover-{mode}"), instance_type="VMwareToAzStackHCI")
         emulator.add_protected_item(item_name(f"delete-{mode}"), protection_state="PlannedFailoverCompleted")
-    emulator.add_protected_item(item_name("create-refused"), protection_state="EnablingFailed")
+    emulator.add_protected_item(
+        item_name("create-refused"), protection_state="EnablingFailed", properties=HYPERV_PROPERTIES
+    )
     emulator.add_protected_item(
         item_name("failover-refused"),
         protection_state="InitialReplicationInProgress",
@@ -136,9 +139,9 @@ def test_each_operator_waits_in_the_worker_and_deferred_refuses_what_the_item_do
 @pytest.mark.parametrize(
     ("action", "seeded", "under_way"),
     [
-        ("create", None, "exists; waiting on its running job"),
-        ("failover", "Protected", "a planned failover is under way"),
-        ("delete", "PlannedFailoverCompleted", "a removal is under way"),
+        ("create", None, "its enable replication is under way"),
+        ("failover", "Protected", "its planned failover is under way"),
+        ("delete", "PlannedFailoverCompleted", "its removal is under way"),
     ],
 )
 def test_a_retry_waits_on_the_work_its_first_try_started(emulator, run_dag, action, seeded, under_way):
@@ -147,12 +150,21 @@ def test_a_retry_waits_on_the_work_its_first_try_started(emulator, run_dag, acti
     if seeded:
         emulator.add_protected_item(name, protection_state=seeded)
     # The first try reads the item, sends its call, then its read of the job is refused: it fails.
-    emulator.add_fault(Fault.forbidden(method="GET", after=1))
+    emulator.add_fault(Fault.forbidden(method="GET", protected_item=name, after=1))
 
     result = run_dag(f"e2e_item_retry_{action}")
 
-    assert result.states == {action: "success"}
+    # The downstream sensor waits on the operation the call returned: the retry pushed it too.
+    assert result.states == {action: "success", "wait_on_operation": "success"}
     assert "HTTP 403; AuthorizationFailed" in result.output  # the first try's failure
     assert under_way in result.output  # the retry found the work under way
     assert result.xcom[action]["properties"]["state"] == "Succeeded"
     assert len(writes(emulator, name)) == 1  # the work was started once, not twice
+    job = result.xcom[action]["name"]
+    assert result.xcoms[action]["job_name"] == job
+    vault = (
+        f"/subscriptions/{emulator.subscription_id}/resourceGroups/{RG}/providers/Microsoft.DataReplication"
+    )
+    operation = f"/operationResults/{job}_{vault_guid(vault + '/replicationVaults/vault1')}"
+    assert result.xcoms[action]["operation_url"].split("?")[0].endswith(operation)
+    assert result.xcom["wait_on_operation"]["status"] == "Succeeded"

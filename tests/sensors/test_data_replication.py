@@ -190,7 +190,7 @@ def test_reschedule_mode_releases_the_slot_until_terminal(emulator, monkeypatch)
     if not AIRFLOW_V_3_0_PLUS:  # Airflow 2 reads the task's earlier reschedules from the metadata DB
         monkeypatch.setattr("airflow.sensors.base._orig_start_date", lambda **_: None)
     emulator.script_operation("op1", ["InProgress", "Succeeded"])
-    task = sensor(mode="reschedule", poke_interval=60)
+    task = sensor(mode="reschedule", poke_interval=60, timeout=120)
     with pytest.raises(AirflowRescheduleException):
         task.execute({"ti": TaskInstance()})
     assert task.execute({"ti": TaskInstance()})["status"] == "Succeeded"
@@ -378,7 +378,7 @@ def test_job_sensor_reschedules_until_the_job_ends(emulator, monkeypatch):
     if not AIRFLOW_V_3_0_PLUS:
         monkeypatch.setattr("airflow.sensors.base._orig_start_date", lambda **_: None)
     emulator.script_job(JOB, ["Started", "Succeeded"])
-    task = job_sensor(mode="reschedule", poke_interval=60)
+    task = job_sensor(mode="reschedule", poke_interval=60, timeout=120)
     with pytest.raises(AirflowRescheduleException):
         task.execute({"ti": TaskInstance()})
     assert task.execute({"ti": TaskInstance()})["properties"]["state"] == "Succeeded"
@@ -555,7 +555,7 @@ def test_item_sensor_waits_until_ready_to_migrate_and_logs_the_progress(replicat
 def test_item_sensor_reschedules_until_ready(replicating, monkeypatch):
     if not AIRFLOW_V_3_0_PLUS:
         monkeypatch.setattr("airflow.sensors.base._orig_start_date", lambda **_: None)
-    task = item_sensor(mode="reschedule", poke_interval=60)
+    task = item_sensor(mode="reschedule", poke_interval=60, timeout=120)
     with pytest.raises(AirflowRescheduleException):
         task.execute({"ti": TaskInstance()})
     time.sleep(1.5)  # initial replication ends
@@ -643,3 +643,42 @@ def test_item_sensor_waiting_for_removal_is_not_ended_by_a_failed_state(emulator
 def test_item_sensor_refuses_an_unknown_until():
     with pytest.raises(ValueError, match="until must be one of ready_to_migrate, migrated, removed"):
         item_sensor(until="ready")
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"), [("raise_on_failure", "no"), ("deferrable", 1), ("start_from_trigger", "yes")]
+)
+def test_a_sensor_s_boolean_that_is_not_one_is_refused_when_built(argument, value):
+    with pytest.raises(ValueError, match=rf"{argument} must be true or false .*got {value!r}"):
+        item_sensor(**{argument: value})
+
+
+def test_a_sensor_s_false_as_text_means_false(emulator):
+    from tests.e2e.dags.e2e_scenarios import ITEM
+
+    emulator.add_protected_item(ITEM, protection_state="InitialReplicationFailed")
+    body = item_sensor(raise_on_failure="False").execute({})  # handed to XCom, not raised
+    assert body["properties"]["protectionState"] == "InitialReplicationFailed"
+
+
+@pytest.mark.parametrize("settings", [{"timeout": float("inf")}, {"poke_interval": 120, "timeout": 60}])
+def test_a_sensor_whose_wait_cannot_work_is_refused_when_built(settings):
+    with pytest.raises(ValueError, match=r"(poke_interval|timeout) (must|\()"):
+        item_sensor(**settings)
+
+
+def test_item_sensor_out_of_reach_fails_at_once_with_one_read(emulator):
+    from airflow_provider_datareplication.exceptions import AzureDataReplicationProtectedItemFailedError
+    from tests.e2e.dags.e2e_scenarios import ITEM
+
+    emulator.add_protected_item(ITEM, protection_state="PlannedFailoverCompleted")
+    with pytest.raises(AzureDataReplicationProtectedItemFailedError, match="it can no longer be ready"):
+        item_sensor(timeout=600).execute({})
+    assert len(emulator.requests_for_item(ITEM)) == 1
+
+
+def test_item_sensor_for_removal_in_a_vault_that_is_not_there_fails_naming_it(emulator):
+    from airflow_provider_datareplication.exceptions import AzureDataReplicationNotFoundError
+
+    with pytest.raises(AzureDataReplicationNotFoundError, match=r"vault 'vault9' .* was not found"):
+        item_sensor(until="removed", vault_name="vault9").execute({})

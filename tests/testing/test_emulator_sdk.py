@@ -149,7 +149,7 @@ def test_the_sdk_creates_fails_over_and_removes_an_item_and_reads_its_jobs(emula
     assert item.properties.protection_state == "PlannedFailoverCompleted"
     assert item.properties.custom_properties.active_location == "Recovery"
     assert item.properties.last_successful_planned_failover_time is not None
-    assert item.properties.current_job.scenario_name == "PlannedFailover"
+    assert item.properties.current_job is None  # as recorded: named only while enabling protection
 
     assert ops.begin_delete(RG, VAULT, ITEM, force_delete=True).result() is None
     with pytest.raises(ResourceNotFoundError):
@@ -168,16 +168,16 @@ def test_the_sdk_creates_fails_over_and_removes_an_item_and_reads_its_jobs(emula
 
     jobs = emulator.jobs_of(ITEM)
     assert [job["properties"]["displayName"] for job in jobs] == [
-        "Enable protection",
+        "Create or update protected item",
         "Complete initial replication",
         "Planned failover",
-        "Disable protection",
+        "Delete protected item",
     ]
     failover = client.job.get(RG, VAULT, jobs[2]["name"])
     assert isinstance(failover.properties.custom_properties, models.FailoverJobModelCustomProperties)
     assert failover.properties.state == "Succeeded"
     assert failover.properties.provisioning_state == "Canceled"
-    assert [task.task_name for task in failover.properties.tasks][1] == "Shut down the virtual machine"
+    assert [task.task_name for task in failover.properties.tasks][1] == "Turning off resource on primary"
     assert failover.properties.custom_properties.protected_item_details[0].protected_item_name == ITEM
     enable = client.job.get(RG, VAULT, jobs[0]["name"])
     assert enable.properties.custom_properties.instance_type == "JobDetails"  # no SDK class: kept as sent

@@ -156,7 +156,7 @@ def test_put_answers_201_then_protection_is_enabled_replicated_and_the_item_prot
     assert "x-ms-ratelimit-remaining-subscription-reads" not in answer.headers
     job = arm.job(url)
     assert job["properties"]["state"] == "Started"
-    assert job["properties"]["displayName"] == "Enable protection"
+    assert job["properties"]["displayName"] == "Create or update protected item"
     assert job["properties"]["provisioningState"] == "Canceled"  # as the real service sends every job
     assert job["systemData"] is None
     assert job["properties"]["customProperties"]["instanceType"] == "JobDetails"
@@ -173,7 +173,7 @@ def test_put_answers_201_then_protection_is_enabled_replicated_and_the_item_prot
         "scenarioName": "EnableProtection",
         "id": job["id"],
         "name": job["name"],
-        "displayName": "Enable protection",
+        "displayName": "Create or update protected item",
         "state": "Started",
         "startTime": job["properties"]["startTime"],
         "endTime": None,
@@ -190,6 +190,7 @@ def test_put_answers_201_then_protection_is_enabled_replicated_and_the_item_prot
     assert protected["replicationHealth"] == "Normal" and protected["healthErrors"] == []
     assert protected["customProperties"]["initialReplicationProgressPercentage"] == 100
     assert protected["customProperties"]["activeLocation"] == "Primary"
+    assert "currentJob" not in protected  # as recorded: named only while protection is being enabled
 
     done = arm.call("GET", url)
     assert done.status_code == 200
@@ -198,7 +199,7 @@ def test_put_answers_201_then_protection_is_enabled_replicated_and_the_item_prot
     assert status["status"] == "Succeeded"
     assert status["name"] == url.split("?")[0].rsplit("/", 1)[1]
     assert [j["properties"]["displayName"] for j in emulator.jobs_of(ITEM)] == [
-        "Enable protection",
+        "Create or update protected item",
         "Complete initial replication",
     ]
 
@@ -224,11 +225,11 @@ def test_planned_failover_answers_202_runs_its_five_tasks_and_the_item_is_on_the
     job = arm.job(url)
     assert job["properties"]["state"] == "Succeeded" and job["properties"]["endTime"]
     assert [(task["taskName"], task["state"]) for task in job["properties"]["tasks"]] == [
-        ("Prerequisites check for planned failover", "Succeeded"),
-        ("Shut down the virtual machine", "Skipped"),  # shutdownSourceVM false
-        ("Prepare for planned failover", "Succeeded"),
-        ("Fail over the virtual machine", "Succeeded"),
-        ("Start the virtual machine", "Succeeded"),
+        ("Prerequisite check", "Succeeded"),
+        ("Turning off resource on primary", "Skipped"),  # shutdownSourceVM false
+        ("Starting failover", "Succeeded"),
+        ("Preparing protected entities", "Succeeded"),
+        ("Turning on resource on recovery", "Succeeded"),
     ]
     assert arm.call("GET", url).json()["status"] == "Succeeded"
 
@@ -250,7 +251,7 @@ def test_delete_disables_protection_then_the_item_is_gone(emulator, arm):
     assert gone.json()["error"]["code"] == "ResourceNotFound"
     assert arm.call("GET", arm.vault_path() + "/protectedItems").json() == {"value": []}
     assert emulator.protected_item(ITEM) is None
-    assert arm.job(url)["properties"]["displayName"] == "Disable protection"  # the job outlives the item
+    assert arm.job(url)["properties"]["displayName"] == "Delete protected item"  # the job outlives the item
     assert arm.call("GET", url).json()["status"] == "Succeeded"
     # A delete of what is not there: 204, as ARM answers.
     missing = arm.delete()
@@ -428,6 +429,7 @@ def test_the_job_list_pages_newest_first_with_the_service_s_nulls(emulator, arm)
     assert [item["name"] for item in arm.call("GET", items["nextLink"]).json()["value"]] == ["item-b"]
     bad = arm.call("GET", arm.vault_path() + "/jobs", query={"continuationToken": "!!"})
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "InvalidParameter")
+    emulator.add_vault("vault2")
     other = arm.call("GET", arm.vault_path(vault="vault2") + "/jobs").json()
     assert other == {"value": []}
 

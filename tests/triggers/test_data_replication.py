@@ -352,15 +352,27 @@ async def test_protected_item_trigger_serializes_until_and_reports_removal_as_an
     assert payload["target"].startswith(f"protected item {ITEM!r}")
 
 
-async def test_protected_item_trigger_fails_fast_on_a_missing_item_unless_waiting_for_its_removal(emulator):
+async def test_protected_item_trigger_ends_at_once_on_a_missing_item_and_names_a_missing_vault(emulator):
     from airflow_provider_datareplication.triggers.data_replication import (
         AzureDataReplicationProtectedItemTrigger,
     )
 
+    # Gone (its vault is there): the wait is over, the task judges it (it can no longer be ready).
     payload = await first_event(
         AzureDataReplicationProtectedItemTrigger(protected_item_name="gone", poll_interval=0.05)
     )
-    assert payload["event"] == "error" and "HTTP 404; ResourceNotFound" in payload["message"]
+    assert payload["event"] == "terminal" and payload["status"] == {}
+    # Not gone: its vault is not there at all (a mistyped name).
+    payload = await first_event(
+        AzureDataReplicationProtectedItemTrigger(
+            protected_item_name="gone", vault_name="vault-typo", poll_interval=0.05
+        )
+    )
+    assert payload["event"] == "error" and payload["error_type"] == "AzureDataReplicationNotFoundError"
+    assert (
+        "vault 'vault-typo' (resource group 'rgrecoveryservicesdatareplication') was not found"
+        in (payload["message"])
+    )
     with pytest.raises(ValueError, match="until must be one of"):
         AzureDataReplicationProtectedItemTrigger(protected_item_name="x", until="soon")
 

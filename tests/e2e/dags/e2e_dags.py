@@ -345,5 +345,119 @@ for action, build in ITEM_RETRY_OPERATORS.items():
         catchup=False,
         default_args={"retries": 1, "retry_delay": 0},
     ) as retry_dag:
-        build(item_name(f"retry-{action}"))
+        # The README's downstream pattern: wait on the operation the call returned, whichever try it was.
+        build(item_name(f"retry-{action}")) >> AzureDataReplicationOperationSensor(
+            task_id="wait_on_operation",
+            operation_url=f"{{{{ ti.xcom_pull(task_ids='{action}', key='operation_url') }}}}",
+            poke_interval=POLL,
+            timeout=60,
+        )
     globals()[retry_dag.dag_id] = retry_dag
+
+#: Issue 21's findings, one task each on an item of its own (tests/e2e/test_item_safety.py seeds them).
+with DAG(
+    "e2e_item_safety",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    params={"shutdown": "false", "force": "false", "bad": "no", "interval": "120"},
+    default_args={"retries": 1, "retry_delay": 0},
+) as e2e_item_safety:
+    acting = {"check_interval": POLL}
+    watching = {"poke_interval": POLL, "timeout": 60}
+    # A try is stopped after its failover was taken; the failover fails; the retry sends nothing.
+    AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover_failed_earlier", protected_item_name=item_name("failed-earlier"), **acting
+    )
+    # The answer is lost, the failover fails at once: nothing is sent again.
+    AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover_lost_then_failed", protected_item_name=item_name("lost-then-failed"), **acting
+    )
+    # Booleans rendered from params: "false" is false; "no" is refused before anything is sent.
+    AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover_rendered_false",
+        protected_item_name=item_name("rendered-false"),
+        shutdown_source_vm="{{ params.shutdown }}",
+        **acting,
+    )
+    AzureDataReplicationDeleteProtectedItemOperator(
+        task_id="delete_rendered_false",
+        protected_item_name=item_name("failing-over"),
+        force_delete="{{ params.force }}",
+        **acting,
+    )
+    AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover_bad_boolean",
+        protected_item_name=item_name("bad-boolean"),
+        shutdown_source_vm="{{ params.bad }}",
+        **acting,
+    )
+    AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover_rendered_interval",
+        protected_item_name=item_name("rendered-interval"),
+        check_interval="{{ params.interval }}",
+        timeout=60,
+    )
+    # Create compares, and never takes another kind of work as its own.
+    AzureDataReplicationCreateProtectedItemOperator(
+        task_id="create_differs",
+        protected_item_name=item_name("create-differs"),
+        properties=HYPERV_PROPERTIES,
+        **acting,
+    )
+    AzureDataReplicationCreateProtectedItemOperator(
+        task_id="create_being_removed",
+        protected_item_name=item_name("being-removed"),
+        properties=HYPERV_PROPERTIES,
+        **acting,
+    )
+    AzureDataReplicationCreateProtectedItemOperator(
+        task_id="create_migrated",
+        protected_item_name=item_name("create-migrated"),
+        properties=HYPERV_PROPERTIES,
+        **acting,
+    )
+    # Gone only where the vault is: a mistyped vault or group fails naming it.
+    AzureDataReplicationDeleteProtectedItemOperator(
+        task_id="delete_typo_vault", protected_item_name=item_name("typo"), vault_name="vault-typo", **acting
+    )
+    AzureDataReplicationProtectedItemSensor(
+        task_id="removed_typo_group",
+        protected_item_name=item_name("typo"),
+        resource_group_name="rg-typo",
+        until="removed",
+        **watching,
+    )
+    # Sensors stop at once when their goal is out of reach, or the item failed.
+    AzureDataReplicationProtectedItemSensor(
+        task_id="ready_after_cutover", protected_item_name=item_name("after-cutover"), **watching
+    )
+    AzureDataReplicationProtectedItemSensor(
+        task_id="migrated_commit_failed",
+        protected_item_name=item_name("commit-failed"),
+        until="migrated",
+        deferrable=True,
+        **watching,
+    )
+    AzureDataReplicationProtectedItemSensor(
+        task_id="removed_disabling_failed",
+        protected_item_name=item_name("disabling-failed"),
+        until="removed",
+        **watching,
+    )
+    # Two failovers at once: the one the service answers 409 waits on the other's.
+    AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover_raced", protected_item_name=item_name("raced"), **acting
+    )
+    # A failover that fails: the sensor names the job's errors.
+    AzureDataReplicationPlannedFailoverOperator(
+        task_id="failover_then_fails",
+        protected_item_name=item_name("sensor-failover-fails"),
+        wait_for_termination=False,
+    ) >> AzureDataReplicationProtectedItemSensor(
+        task_id="migrated_failover_failed",
+        protected_item_name=item_name("sensor-failover-fails"),
+        until="migrated",
+        deferrable=True,
+        **watching,
+    )
