@@ -24,10 +24,10 @@ What azure-core does not do, and this module adds through the chain's extension 
   inside one call is handed back to the caller instead (the configured retry policy);
 - when ARM refuses a token (401: expired early, revoked), get a fresh one from a fresh credential
   and send once more (the bearer policy's ``on_challenge``);
-- pace retries under the :class:`~airflow_provider_datareplication.pipeline.ReadPacer` of their
-  subscription, let every reader of the subscription honour a ``Retry-After``, and let the pacer
-  follow the reads ARM says are left in its bucket (a per-retry policy: after the bearer policy,
-  the last that can wait before the transport);
+- pace a read's retries at the door of its :class:`~airflow_provider_datareplication.pacing.Pacer`
+  (the caller's, handed in with the call: its subscription and resource provider), and let the pacer
+  learn from every answer (its ``Retry-After``, the throttling headers; a per-retry policy: after the
+  bearer policy, the last that can wait before the transport);
 - keep the HTTP logging policies' request and response headers, of the pipelines and of the
   credentials' own token requests, out of task logs unless the connection's ``http_logging`` asks
   for them (each policy is given a logger that is never enabled; no logger of the process changes);
@@ -75,12 +75,8 @@ from airflow_provider_datareplication.exceptions import (
     AzureDataReplicationError,
     AzureDataReplicationTransientError,
 )
-from airflow_provider_datareplication.pipeline import (
-    GLOBAL_READS_LEFT_HEADER,
-    HTTP_LOGGING_OFF,
-    reads_left,
-    retry_after_seconds,
-)
+from airflow_provider_datareplication.pacing import REMAINING_HEADERS, THROTTLING_VERSION_HEADER
+from airflow_provider_datareplication.pipeline import HTTP_LOGGING_OFF, retry_after_seconds
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -90,7 +86,8 @@ if TYPE_CHECKING:
     from azure.core.pipeline import PipelineRequest, PipelineResponse
     from azure.core.rest import AsyncHttpResponse, HttpRequest, HttpResponse
 
-    from airflow_provider_datareplication.pipeline import ReadPacer, ReadPacers, RequestSettings
+    from airflow_provider_datareplication.pacing import Pacer
+    from airflow_provider_datareplication.pipeline import RequestSettings
 
 #: How long an idle pooled connection is kept: past the default poll interval (30 s, +10 %), so a
 #: few waits polling at their own pace reuse one connection instead of a TLS handshake per poll.
@@ -420,59 +417,55 @@ def _retry_kwargs(settings: RequestSettings) -> dict[str, Any]:
     }
 
 
-def _observe(pacer: ReadPacer, response: PipelineResponse[Any, Any]) -> None:
-    status, headers = response.http_response.status_code, response.http_response.headers
-    if status in TRANSIENT_STATUS_CODES:
-        retry_after = retry_after_seconds(headers)
-        if retry_after:
-            pacer.hold_off(retry_after)
-    pacer.observe(*reads_left(headers), throttled=status == 429)
+#: The call option that hands a read's pacer to the pacing policy (``send_request(..., pacer=...)``).
+PACER_OPTION = "datareplication_pacer"
+
+
+def _pacer_of(request: PipelineRequest[Any]) -> Pacer | None:
+    """Return the pacer the caller handed in with the call (kept in the context for its retries)."""
+    context = request.context
+    if PACER_OPTION in context.options:
+        context[PACER_OPTION] = context.options.pop(PACER_OPTION)
+    return context.get(PACER_OPTION)
 
 
 class ReadPacingPolicy(HTTPPolicy):
     """
-    Paces a call's retries, and holds every reader back on a ``Retry-After``.
+    Paces a read's retries at its pacer's door, and lets the pacer learn from every answer.
 
     A per-retry policy: after the retry and bearer policies, the last that waits before the wire
     (only logging, tracing and the sensitive-header clean-up follow, none of which waits). A call's
     first attempt is paced by the hook before it enters the pipeline, so a paced wait holds no
-    request open.
-
-    :param pacers: The read pacers of the connection's principal.
+    request open. Writes pass (ARM, and Microsoft.DataReplication, count writes apart: the recorded
+    answers carry the same header with a count of their own).
     """
 
-    def __init__(self, pacers: ReadPacers) -> None:
-        super().__init__()
-        self._pacers = pacers
-
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
-        """Wait for this retry's turn, send, and remember a ``Retry-After``."""
+        """Wait for this retry's turn, send, and learn from the answer."""
+        pacer = _pacer_of(request)
         if request.http_request.method not in _READS:
-            return self.next.send(request)  # writes count against ARM's write limits, not the reads
-        pacer = self._pacers.for_url(request.http_request.url)
-        if request.context.get("retry_count"):
-            pacer.wait_turn()
+            pacer = None
+        if pacer is not None and request.context.get("retry_count"):
+            pacer.wait()
         response = self.next.send(request)
-        _observe(pacer, response)
+        if pacer is not None:
+            pacer.observe(response.http_response.status_code, response.http_response.headers)
         return response
 
 
 class AsyncReadPacingPolicy(AsyncHTTPPolicy):
     """The asyncio :class:`ReadPacingPolicy`."""
 
-    def __init__(self, pacers: ReadPacers) -> None:
-        super().__init__()
-        self._pacers = pacers
-
     async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
-        """Wait for this retry's turn, send, and remember a ``Retry-After``."""
+        """Wait for this retry's turn, send, and learn from the answer."""
+        pacer = _pacer_of(request)
         if request.http_request.method not in _READS:
-            return await self.next.send(request)
-        pacer = self._pacers.for_url(request.http_request.url)
-        if request.context.get("retry_count"):
-            await pacer.turn()
+            pacer = None
+        if pacer is not None and request.context.get("retry_count"):
+            await pacer.go()
         response = await self.next.send(request)
-        _observe(pacer, response)
+        if pacer is not None:
+            pacer.observe(response.http_response.status_code, response.http_response.headers)
         return response
 
 
@@ -561,7 +554,13 @@ def _http_logging_policy(enabled: bool) -> ARMHttpLoggingPolicy:
     # What support asks for and what paces the reads, shown rather than redacted (none is a secret);
     # the api-version too (older azure-core redacts every query parameter it does not list).
     policy.allowed_header_names.update(
-        {*REQUEST_ID_HEADERS, GLOBAL_READS_LEFT_HEADER, "retry-after-ms", "x-ms-retry-after-ms"}
+        {
+            *REQUEST_ID_HEADERS,
+            *REMAINING_HEADERS,
+            THROTTLING_VERSION_HEADER,
+            "retry-after-ms",
+            "x-ms-retry-after-ms",
+        }
     )
     policy.allowed_query_params.update({"api-version", "forceDelete", "pageSize"})
     return policy
@@ -573,7 +572,6 @@ def build_client(
     credential: RenewableCredential,
     token_scope: str,
     settings: RequestSettings,
-    pacers: ReadPacers,
     ca_bundle: str | None = None,
     http_logging: bool = False,
 ) -> ArmClient:
@@ -584,7 +582,6 @@ def build_client(
     :param credential: The connection's credential (reused, so its token is cached).
     :param token_scope: The scope of ARM tokens.
     :param settings: Timeouts and retry budget.
-    :param pacers: Read pacing and ``Retry-After`` memory, per subscription.
     :param ca_bundle: CA certificates to trust instead of the system's.
     :param http_logging: Log each request's and answer's headers (azure-core's HTTP logging policy,
         at INFO; ``Authorization`` redacted).
@@ -598,7 +595,7 @@ def build_client(
         http_logging=http_logging,
     )
     transport = RequestsTransport(connection_verify=ca_bundle or True, **settings.transport_kwargs())
-    pacing = [ReadPacingPolicy(pacers)]
+    pacing = [ReadPacingPolicy()]
     return ArmClient(base_url, config=config, per_retry_policies=pacing, transport=transport)
 
 
@@ -628,7 +625,6 @@ def build_async_client(
     credential: AsyncRenewableCredential,
     token_scope: str,
     settings: RequestSettings,
-    pacers: ReadPacers,
     ca_bundle: str | None = None,
     http_logging: bool = False,
 ) -> AsyncArmClient:
@@ -642,7 +638,6 @@ def build_async_client(
     :param credential: The connection's asyncio credential (reused, so its token is cached).
     :param token_scope: The scope of ARM tokens.
     :param settings: Timeouts and retry budget.
-    :param pacers: Read pacing and ``Retry-After`` memory, per subscription.
     :param ca_bundle: CA certificates to trust instead of the system's.
     :param http_logging: Log each request's and answer's headers (azure-core's HTTP logging policy,
         at INFO; ``Authorization`` redacted).
@@ -660,7 +655,7 @@ def build_async_client(
         session_owner=True,
         **settings.transport_kwargs(),
     )
-    pacing = [AsyncReadPacingPolicy(pacers)]
+    pacing = [AsyncReadPacingPolicy()]
     return AsyncArmClient(base_url, config=config, per_retry_policies=pacing, transport=transport)
 
 

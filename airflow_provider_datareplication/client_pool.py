@@ -2,7 +2,8 @@
 One asyncio ARM client per (connection, event loop), shared by every trigger that uses it.
 
 A triggerer may hold thousands of waits on one connection. They share one credential (one token
-while it is valid), one aiohttp connection pool, and the read pacers of their principal. The
+while it is valid), one aiohttp connection pool, the read pacers of their principal, and their
+reads (:mod:`~airflow_provider_datareplication.reads`: one read per resource, one list per vault). The
 client is reference-counted and closed when the last user leaves; a connection edited in Airflow
 (a new secret, say) has a new fingerprint, so new triggers get a new client while the old one
 serves the triggers that still hold it.
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
 
     from airflow_provider_datareplication.arm_client import AsyncRenewableCredential
     from airflow_provider_datareplication.connection import AzureDataReplicationConnection
-    from airflow_provider_datareplication.pipeline import ReadPacers, RequestSettings
+    from airflow_provider_datareplication.pacing import Pacers
+    from airflow_provider_datareplication.pipeline import RequestSettings
+    from airflow_provider_datareplication.reads import SharedReads
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +40,15 @@ class ClientLease:
     :param credential: Its credential.
     :param pacers: Read pacing of the connection's principal.
     :param connection: The connection's settings, one copy shared by every holder.
+    :param reads: The reads the connection's waits share in this event loop.
     """
 
     key: tuple[Any, ...]
     client: AsyncPipelineClient
     credential: AsyncRenewableCredential
-    pacers: ReadPacers
+    pacers: Pacers
     connection: AzureDataReplicationConnection
+    reads: SharedReads
     released: bool = False
 
 
@@ -52,8 +57,9 @@ class _Shared:
     key: tuple[Any, ...]
     client: AsyncPipelineClient
     credential: AsyncRenewableCredential
-    pacers: ReadPacers
+    pacers: Pacers
     connection: AzureDataReplicationConnection
+    reads: SharedReads
     users: int = 0
 
 
@@ -156,7 +162,8 @@ class AsyncClientPool:
         :param connection: The connection's settings.
         :param settings: Timeouts and retry budget.
         """
-        from airflow_provider_datareplication.pipeline import adaptive_read_pacing, shared_read_pacers
+        from airflow_provider_datareplication.pacing import process_pacers
+        from airflow_provider_datareplication.pipeline import adaptive_read_pacing
 
         loop = asyncio.get_running_loop()
         key = (connection.fingerprint, settings, loop)
@@ -172,7 +179,7 @@ class AsyncClientPool:
             credential = AsyncRenewableCredential(
                 lambda: connection.async_credential(**settings.transport_kwargs())
             )
-            pacers = shared_read_pacers(
+            pacers = process_pacers(
                 connection.principal, connection.max_reads_per_second, adaptive=adaptive_read_pacing()
             )
             client = build_async_client(
@@ -180,11 +187,14 @@ class AsyncClientPool:
                 credential=credential,
                 token_scope=connection.token_scope,
                 settings=settings,
-                pacers=pacers,
                 ca_bundle=connection.ca_bundle,
                 http_logging=connection.http_logging,
             )
-            shared = self._shared[key] = _Shared(key, client, credential, pacers, connection)
+            from airflow_provider_datareplication.reads import SharedReads
+
+            shared = self._shared[key] = _Shared(
+                key, client, credential, pacers, connection, SharedReads(connection.conn_id)
+            )
             # After the first client is built, so its modules and Airflow's connection machinery
             # are among the start-up objects.
             _freeze_start_up_objects()
@@ -194,7 +204,9 @@ class AsyncClientPool:
         # other default vault or subscription, keep their own.)
         if connection == shared.connection:
             connection = shared.connection
-        return ClientLease(shared.key, shared.client, shared.credential, shared.pacers, connection)
+        return ClientLease(
+            shared.key, shared.client, shared.credential, shared.pacers, connection, shared.reads
+        )
 
     async def release(self, lease: ClientLease) -> None:
         """

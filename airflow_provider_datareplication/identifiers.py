@@ -205,6 +205,8 @@ class Target(Protocol):
 
     kind: ClassVar[str]
     status_model: ClassVar[type[Any]]
+    listing: ClassVar[Listing | None]
+    gone_on_404: ClassVar[bool]
 
     @property
     def subscription_id(self) -> str: ...
@@ -250,6 +252,54 @@ def job_resource_id(names: Any) -> str:
     return f"{vault_resource_id(names)}/jobs/{_segment(names.job_name)}"
 
 
+@dataclass(frozen=True)
+class Listing:
+    """
+    How a kind of target is read in its vault's list, where waits on many of them share the list.
+
+    :param segment: The list's path segment under the vault (``protectedItems``, ``jobs``).
+    :param name_field: The target's field its list entry's ``name`` equals.
+    :param newest_first: The list comes newest first (jobs: every recording shows it, the API does
+        not promise it): it is read only back to the oldest job waited on while that holds.
+    :param complete_when_running: An entry serves only while its job runs (a list leaves an ended
+        job's ``tasks`` and ``errors`` null: it is read alone); else every entry serves.
+    """
+
+    segment: str
+    name_field: str
+    newest_first: bool = False
+    complete_when_running: bool = False
+
+    def name_of(self, target: Any) -> str:
+        """Return the name of the target's list entry."""
+        return str(getattr(target, self.name_field))
+
+    def group_of(self, target: Any) -> tuple[str, str, str]:
+        """Return what one list serves: the vault (lower-cased id), the segment, the api-version."""
+        return (vault_resource_id(target).lower(), self.segment, target.api_version)
+
+    def url(self, target: Any, resource_manager_url: str) -> str:
+        """Return the URL of the list's first page."""
+        return (
+            f"{resource_manager_url}{vault_resource_id(target)}/{self.segment}"
+            f"?api-version={_segment(target.api_version)}"
+        )
+
+    def describe(self, target: Any) -> str:
+        """Name the list for messages."""
+        return f"the {self.segment} of vault {target.vault_name!r} ({target.resource_group_name!r})"
+
+    def status_of(self, target_class: Any, entry: dict[str, Any]) -> Any:
+        """Return a list entry's status model (``None`` for an entry not of that shape)."""
+        return (
+            target_class.status_model.from_dict(entry) if isinstance(entry.get("properties"), dict) else None
+        )
+
+    def complete(self, status: Any) -> bool:
+        """Whether a list entry's status serves a wait by itself."""
+        return not self.complete_when_running or not status.is_terminal
+
+
 def _parameters(cls: Any) -> dict[str, Any]:
     return {
         item.name: None
@@ -289,6 +339,10 @@ class _InVault:
     """
 
     kind: ClassVar[str] = ""
+    #: How waits on many of this kind share their vault's list (``None``: each is read alone).
+    listing: ClassVar[Listing | None] = None
+    #: A 404 means the target is gone (an empty status), once its vault is known to exist.
+    gone_on_404: ClassVar[bool] = False
 
     subscription_id: str
     resource_group_name: str
@@ -433,6 +487,8 @@ class OperationUrl:
 
     kind: ClassVar[str] = "operation"
     status_model: ClassVar[type[Any]] = OperationStatus
+    listing: ClassVar[Listing | None] = None
+    gone_on_404: ClassVar[bool] = False
 
     operation_url: str
 
@@ -518,6 +574,9 @@ class VaultJob(_InVault):
 
     kind: ClassVar[str] = "job"
     status_model: ClassVar[type[Any]] = Job
+    listing: ClassVar[Listing | None] = Listing(
+        "jobs", "job_name", newest_first=True, complete_when_running=True
+    )
 
     job_name: str
     api_version: str = JOB_API_VERSION
@@ -551,6 +610,8 @@ class ProtectedItem(_InVault):
 
     kind: ClassVar[str] = "protected_item"
     status_model: ClassVar[type[Any]] = ProtectedItemStatus
+    listing: ClassVar[Listing | None] = Listing("protectedItems", "protected_item_name")
+    gone_on_404: ClassVar[bool] = True
 
     protected_item_name: str
     api_version: str = JOB_API_VERSION

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from airflow_provider_datareplication.resource import ResourceBody, describe_errors, text
+from airflow_provider_datareplication.resource import ResourceBody, describe_errors, iso_time, text
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 #: Job states, lower-cased, by what they mean for a wait. ARM compares them case-insensitively;
 #: any other state, or none, means still running.
@@ -34,6 +38,11 @@ class Job(ResourceBody):
     def display_name(self) -> str | None:
         """``properties.displayName`` (e.g. "Planned failover")."""
         return text(self.properties.get("displayName"))
+
+    @property
+    def started(self) -> datetime | None:
+        """When the job began (``properties.startTime``), in UTC."""
+        return iso_time(self.properties.get("startTime"))
 
     @property
     def object_name(self) -> str | None:

@@ -6,13 +6,14 @@ Standard library only: DAG parsing imports this module.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from airflow_provider_datareplication.resource import ResourceBody, describe_errors, text
+from airflow_provider_datareplication.resource import ResourceBody, describe_errors, iso_time, text
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 #: What a wait on a protected item can wait for.
 UNTIL = ("ready_to_migrate", "migrated", "removed")
@@ -154,20 +155,11 @@ def job_is_running(job: Any) -> bool:
 
 def job_started(job: Any) -> datetime | None:
     """
-    Return when a job began (its ``startTime``, an ISO 8601 time, in UTC), or ``None`` when not said.
+    Return when a job began (its ``startTime``, in UTC), or ``None`` when not said.
 
     :param job: The job's fields (a job's ``properties``, a job reference).
     """
-    started = job.get("startTime") if isinstance(job, dict) else None
-    if not isinstance(started, str) or not started:
-        return None
-    # The service sends seven decimals ("2025-02-19T21:56:25.0553463Z"): datetime takes six.
-    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?", started.strip())
-    if match is None:
-        return None
-    base, fraction, zone = match.groups()
-    when = datetime.fromisoformat(base + (fraction or "")[:7] + ("+00:00" if zone in (None, "Z") else zone))
-    return when.astimezone(UTC)
+    return iso_time(job.get("startTime")) if isinstance(job, dict) else None
 
 
 def _words(text: Any) -> str:

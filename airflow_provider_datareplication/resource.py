@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Self
 
 
 def text(value: Any) -> str | None:
     """Return a field of a body as text, ``None`` when it is missing or empty."""
     return None if value in (None, "") else str(value)
+
+
+_ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?")
+
+
+def iso_time(value: Any) -> datetime | None:
+    """
+    Return a time the service wrote (ISO 8601, seven decimals at most), in UTC; ``None`` if it is none.
+
+    :param value: The field's value (``"2025-02-19T21:56:25.0553463Z"``).
+    """
+    match = _ISO_TIME.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    base, fraction, zone = match.groups()
+    # datetime takes six decimals; no zone is UTC, as the service means it.
+    when = datetime.fromisoformat(base + (fraction or "")[:7] + ("+00:00" if zone in (None, "Z") else zone))
+    return when.astimezone(UTC)
 
 
 def describe_errors(errors: Any) -> list[str]:

@@ -455,6 +455,9 @@ def started_emulator(operation_seconds: float) -> Iterator[dict[str, Any]]:
                 str(operation_seconds),
                 "--arm-read-limit",
                 ARM_LIMIT,
+                # About the triggerer's own costs, and processes sharing ARM's bucket: the v2 rules.
+                "--throttling",
+                "v2",
                 "--info-file",
                 str(info_file),
             ],

@@ -331,6 +331,9 @@ def measure(ns: list[int], operation_seconds: float, poll_seconds: float) -> lis
                 str(operation_seconds),
                 "--arm-read-limit",
                 ARM_LIMIT,
+                # About the triggerer's own costs, and processes sharing ARM's bucket: the v2 rules.
+                "--throttling",
+                "v2",
                 "--info-file",
                 str(info_file),
             ],

@@ -31,9 +31,9 @@ def emulator(data_replication_emulator):
 @pytest.fixture(autouse=True)
 def _fresh_read_pacing():
     """Each test paces reads from scratch: a pacer a 429 left at the floor stays with its own test."""
-    from airflow_provider_datareplication import pipeline
+    from airflow_provider_datareplication import pacing
 
-    pipeline._SHARED_PACERS.clear()
+    pacing._PACERS.clear()
     yield
 
 

@@ -22,7 +22,7 @@ from airflow_provider_datareplication.hooks.data_replication import (
     AzureDataReplicationAsyncHook,
     AzureDataReplicationHook,
 )
-from airflow_provider_datareplication.pipeline import ReadPacers, RequestSettings
+from airflow_provider_datareplication.pipeline import RequestSettings
 from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator, Fault
 from airflow_provider_datareplication.triggers.data_replication import AzureDataReplicationOperationTrigger
 from tests.connect_proxy import ConnectProxy
@@ -136,7 +136,6 @@ def client_for(emulator, monkeypatch, *, asynchronous: bool):
     kwargs = {
         "token_scope": connection.token_scope,
         "settings": RequestSettings(),
-        "pacers": ReadPacers(10),
         "ca_bundle": connection.ca_bundle,
     }
     if asynchronous:
@@ -381,7 +380,9 @@ def test_http_logging_shows_the_sign_in_and_the_reads_redacted(emulator, caplog,
     assert "/jobs/job1/operations/op1?api-version=2021-02-16-preview'" in text  # the read
     assert "Request headers:" in text and "Response headers:" in text
     assert "'Authorization': 'REDACTED'" in text
-    assert "'x-ms-ratelimit-remaining-subscription-reads': '" in text  # ARM's allow-list
+    # The provider's quota header and its throttling version, shown rather than redacted.
+    assert "'x-ms-ratelimit-remaining-subscription-resource-requests': '1099'" in text
+    assert "'x-ms-throttling-version': 'v1'" in text
     assert re.search(r"'x-ms-correlation-request-id': '[0-9a-f-]{36}'", text)  # support asks for it
     assert_no_secrets(emulator, caplog.text)
 

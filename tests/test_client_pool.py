@@ -290,15 +290,18 @@ def _pool_is_empty_after_each_test():
     assert len(CLIENT_POOL) == 0
 
 
-async def test_the_pace_follows_the_reads_arm_says_are_left(emulator, monkeypatch):
+async def test_the_pace_follows_what_the_service_says_is_left(emulator, monkeypatch):
+    from airflow_provider_datareplication.pacing import RULES
+
     use_connection(monkeypatch, emulator, max_reads_per_second=20)
     emulator.script_operation("op1", ["InProgress"])
     async with AzureDataReplicationAsyncHook() as hook:
         operation = await hook.resolve(JobOperation, **OPERATION)
-        pacer = await hook.read_pacer(operation.subscription_id)
-        assert pacer.adaptive and pacer.rate == 10  # starts low, under its ceiling
+        pacer = await hook.pacer(operation.subscription_id)
+        assert pacer.adaptive and pacer.rate == RULES.start  # starts low, under its ceiling
         for _ in range(25):
             await hook.get_status(operation)
-        # The emulator's bucket stayed nearly full (its answers said so): the pace went up.
-        assert 11 <= pacer.rate <= 20
+        # The provider's quota stayed nearly whole (its answers said so): the pace is at the ceiling.
+        assert pacer.rate == 20
+        assert pacer.quotas == {"x-ms-ratelimit-remaining-subscription-resource-requests": 1099}
     assert len([r for r in emulator.requests if r.kind == "arm"]) == 25

@@ -37,18 +37,16 @@ from airflow_provider_datareplication.identifiers import (
     VaultJob,
     job_name_from_operation_url,
 )
+from airflow_provider_datareplication.pacing import DATA_REPLICATION, Pacer, Pacers, process_pacers
 from airflow_provider_datareplication.pipeline import (
-    ReadPacer,
-    ReadPacers,
     RequestSettings,
     adaptive_read_pacing,
     retry_after_seconds,
-    shared_read_pacers,
 )
 from airflow_provider_datareplication.version_compat import BaseHook
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
     from types import TracebackType
 
     from azure.core import AsyncPipelineClient, PipelineClient
@@ -60,6 +58,7 @@ if TYPE_CHECKING:
     from airflow_provider_datareplication.job import Job
     from airflow_provider_datareplication.operation_status import OperationStatus
     from airflow_provider_datareplication.protected_item import ProtectedItemStatus
+    from airflow_provider_datareplication.reads import Watch
 
 DEFAULT_REQUEST_SETTINGS = RequestSettings()
 
@@ -283,28 +282,11 @@ class _AzureDataReplicationHookBase(BaseHook):
         return replace(self.request_settings, read_timeout=connection.request_timeout)
 
     @staticmethod
-    def _book_turn(pacer: ReadPacer, settings: RequestSettings, now: float) -> float:
-        """
-        Book this read's slot under the pacing, within the call's timeout; return the slot.
-
-        Nothing is sent (and no slot is kept) while a ``Retry-After`` runs, or when the slot lies
-        past the call's timeout: the caller hears of it as a transient error and asks again later.
-        The caller waits with the pacer (``wait_at`` / ``leave_at``, given ``now`` as the time
-        wanted), so the read moves up if the pace rises meanwhile.
-
-        :param now: The time the read is wanted, on the pacer's clock (``time.monotonic()``).
-        """
-        pacer.check()
-        slot = pacer.book(now)
-        wait = slot - now
-        if wait >= settings.call_timeout:
-            pacer.release(slot)
-            raise AzureDataReplicationTransientError(
-                f"Not sent: at this process's read pace ({pacer.pace:.3g} reads/s), this read's turn "
-                f"comes in {wait:.0f} s, past the call's timeout ({settings.call_timeout:g} s)",
-                retry_after=round(wait, 3),
-            )
-        return slot
+    def _pacers_of(connection: AzureDataReplicationConnection) -> Pacers:
+        """Return the process's pacers of the connection's principal."""
+        return process_pacers(
+            connection.principal, connection.max_reads_per_second, adaptive=adaptive_read_pacing()
+        )
 
     @staticmethod
     def _subscription_check_path(connection: AzureDataReplicationConnection) -> str:
@@ -354,7 +336,6 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         super().__init__(azure_data_replication_conn_id, request_settings=request_settings)
         self._client: PipelineClient | None = None
         self._credential: RenewableCredential | None = None
-        self._pacers: ReadPacers | None = None
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
@@ -392,15 +373,16 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             self._connection = AzureDataReplicationConnection.from_connection(conn)
         return self._connection
 
-    @property
-    def read_pacers(self) -> ReadPacers:
-        """Return the hook's read pacing and ``Retry-After`` memory (kept across calls and pokes)."""
-        if self._pacers is None:
-            connection = self.connection
-            self._pacers = shared_read_pacers(
-                connection.principal, connection.max_reads_per_second, adaptive=adaptive_read_pacing()
-            )
-        return self._pacers
+    def pacer(self, subscription_id: str, provider: str = DATA_REPLICATION) -> Pacer:
+        """
+        Return the process's read pacer of a subscription and provider, for this connection's principal.
+
+        It remembers a ``Retry-After`` across calls and pokes.
+
+        :param subscription_id: The subscription.
+        :param provider: The resource provider.
+        """
+        return self._pacers_of(self.connection).get(subscription_id, provider)
 
     def get_conn(self) -> PipelineClient:
         """Return the ARM client (built once: credential, session and retry policy are reused)."""
@@ -417,7 +399,6 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
                 credential=self._credential,
                 token_scope=connection.token_scope,
                 settings=settings,
-                pacers=self.read_pacers,
                 ca_bundle=connection.ca_bundle,
                 http_logging=connection.http_logging,
             )
@@ -434,19 +415,32 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         """
         return cast("T", target_class.resolve(self.connection, **names))  # type: ignore[attr-defined]
 
-    def _send(self, url: str, what: str) -> tuple[int, Any, bytes]:
-        """Read ``url`` at this process's pace for its subscription."""
+    def _send(
+        self, url: str, what: str, subscription_id: str, provider: str = DATA_REPLICATION
+    ) -> tuple[int, Any, bytes]:
+        """
+        Read ``url`` at this process's pace for its subscription and provider.
+
+        :param url: The URL.
+        :param what: What it reads, for messages.
+        :param subscription_id: The subscription the read is counted under.
+        :param provider: The resource provider that answers it.
+        """
         import time
 
         from azure.core.rest import HttpRequest
 
+        from airflow_provider_datareplication.arm_client import PACER_OPTION
+
         settings = self._settings_for(self.connection)
-        pacer = self.read_pacers.for_url(url)
+        pacer = self.pacer(subscription_id, provider)
+        pacer.check(settings.max_retry_after)
         started = time.monotonic()
-        pacer.wait_at(self._book_turn(pacer, settings, started), started)
+        pacer.wait(timeout=settings.call_timeout)
         # The time spent waiting for the turn counts against the call's timeout.
         timeout = max(settings.call_timeout - (time.monotonic() - started), 1.0)
-        return self._call(HttpRequest("GET", url), what, timeout=timeout)
+        paced: dict[str, Any] = {PACER_OPTION: pacer}
+        return self._call(HttpRequest("GET", url), what, timeout=timeout, **paced)
 
     def _call(
         self, request: HttpRequest, what: str, *, timeout: float, doing: str = "read", **options: Any
@@ -480,7 +474,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         :raises AzureDataReplicationError: Reading failed (typed by cause).
         """
         status_code, headers, body = self._send(
-            target.url(self.connection.resource_manager_url), target.describe()
+            target.url(self.connection.resource_manager_url), target.describe(), target.subscription_id
         )
         return read_status(status_code, headers, body, target)
 
@@ -613,7 +607,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             if (missing := missing_parent(item, err)) is not None:
                 raise missing from None
         url = item.vault_url(self.connection.resource_manager_url)
-        check_vault_answer(item, *self._send(url, f"vault {item.vault_name!r}"))
+        check_vault_answer(item, *self._send(url, f"vault {item.vault_name!r}", item.subscription_id))
         return None
 
     def get_resource(self, resource_id: str, *, api_version: str) -> dict[str, Any] | None:
@@ -627,10 +621,15 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         """
         from urllib.parse import quote
 
-        if not isinstance(resource_id, str) or not resource_id.lower().startswith("/subscriptions/"):
+        parts = resource_id.split("/") if isinstance(resource_id, str) else []
+        if len(parts) < 3 or parts[1].lower() != "subscriptions" or not parts[2]:
             raise ValueError(f"resource_id must be an ARM resource id (/subscriptions/...): {resource_id!r}")
+        lowered = [part.lower() for part in parts]
+        provider = (
+            parts[lowered.index("providers") + 1] if "providers" in lowered[:-1] else "Microsoft.Resources"
+        )
         url = f"{self.connection.resource_manager_url}{quote(resource_id)}?api-version={quote(api_version)}"
-        status_code, headers, body = self._send(url, resource_id)
+        status_code, headers, body = self._send(url, resource_id, parts[2], provider)
         if status_code == 404:
             return None
         if status_code != 200:
@@ -664,7 +663,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         url: str | None = item.jobs_url(connection.resource_manager_url)
         while url:
             what = f"the jobs of vault {item.vault_name!r}"
-            status_code, headers, body = self._send(url, what)
+            status_code, headers, body = self._send(url, what, item.subscription_id)
             page = read_page(status_code, headers, body, what)
             yield from (entry for entry in page.get("value") or [] if isinstance(entry, dict))
             url = next_page(page, connection.resource_manager_url)
@@ -742,6 +741,8 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             status_code, headers, body = self._send(
                 connection.resource_manager_url + self._subscription_check_path(connection),
                 "the subscription",
+                connection.subscription_id or "",
+                "Microsoft.Resources",
             )
         except (AzureDataReplicationError, ValueError) as err:
             return False, str(err)
@@ -813,59 +814,82 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         """Return the asyncio ARM client: shared by every hook on this connection in this event loop."""
         return (await self._get_lease()).client
 
-    async def read_pacer(self, subscription_id: str) -> ReadPacer:
+    async def pacer(self, subscription_id: str, provider: str = DATA_REPLICATION) -> Pacer:
         """
-        Return the read pacer of a subscription for this connection's principal (shared in the process).
-
-        A wait books its next read there (:meth:`ReadPacer.book`) and sleeps until the slot, then
-        reads with ``get_status(..., slot=...)``.
+        Return the process's read pacer of a subscription and provider, for this connection's principal.
 
         :param subscription_id: The subscription.
+        :param provider: The resource provider.
         """
-        return (await self._get_lease()).pacers.for_subscription(subscription_id)
+        return (await self._get_lease()).pacers.get(subscription_id, provider)
 
-    async def _send(self, url: str, what: str, *, slot: float | None = None) -> tuple[int, Any, bytes]:
+    async def _send(
+        self, url: str, what: str, subscription_id: str, provider: str = DATA_REPLICATION
+    ) -> tuple[int, Any, bytes]:
         import time
 
         from azure.core.exceptions import AzureError
         from azure.core.rest import HttpRequest
 
-        from airflow_provider_datareplication.arm_client import translate_azure_error
+        from airflow_provider_datareplication.arm_client import PACER_OPTION, translate_azure_error
 
         connection = await self.get_async_connection_settings()
         lease = await self._get_lease()
         settings = self._settings_for(connection)
-        pacer = lease.pacers.for_url(url)
+        pacer = lease.pacers.get(subscription_id, provider)
+        pacer.check(settings.max_retry_after)
         started = time.monotonic()
-        wanted: float | None = None
-        if slot is None:
-            slot, wanted = self._book_turn(pacer, settings, started), started
-        else:
-            pacer.check()  # the caller booked the slot, and slept to it
-        await pacer.leave_at(slot, wanted)
+        await pacer.go(timeout=settings.call_timeout)
         try:
             # The time spent waiting for the turn counts against the call's timeout.
             timeout = max(settings.call_timeout - (time.monotonic() - started), 1.0)
-            response = await lease.client.send_request(HttpRequest("GET", url), timeout=timeout)
+            paced: dict[str, Any] = {PACER_OPTION: pacer}
+            response = await lease.client.send_request(HttpRequest("GET", url), timeout=timeout, **paced)
         except AzureError as err:
             raise translate_azure_error(err, what, had_token=lease.credential.has_issued) from None
         return response.status_code, response.headers, response.content
+
+    async def watch(self, target: Target, *, interval: float, first_in: float) -> Watch:
+        """
+        Join the reads this process's waits share (:mod:`~airflow_provider_datareplication.reads`).
+
+        Leave with :meth:`Watch.leave`.
+
+        :param target: What the wait waits on (from :meth:`resolve`).
+        :param interval: The wait's poll interval.
+        :param first_in: Seconds until its first answer at the latest.
+        """
+        return (await self._get_lease()).reads.watch(target, interval, first_in)
+
+    async def list_pages(self, url: str, what: str, subscription_id: str) -> AsyncIterator[dict[str, Any]]:
+        """
+        Yield the pages of a list (``value``, ``nextLink``), each read only when the one before is used up.
+
+        :param url: The first page's URL.
+        :param what: What is listed, for messages.
+        :param subscription_id: The subscription its reads are counted under.
+        """
+        connection = await self.get_async_connection_settings()
+        page_url: str | None = url
+        while page_url:
+            page = read_page(*await self._send(page_url, what, subscription_id), what)
+            yield page
+            page_url = next_page(page, connection.resource_manager_url)
 
     async def resolve(self, target_class: type[T], **names: Any) -> T:
         """Name a target, as the sync hook's; the connection is read with Airflow's async API."""
         connection = await self.get_async_connection_settings()
         return cast("T", target_class.resolve(connection, **names))  # type: ignore[attr-defined]
 
-    async def get_status(self, target: Target, *, slot: float | None = None) -> Any:
+    async def get_status(self, target: Target) -> Any:
         """
         Read a target once, as the sync hook's, awaited.
 
         :param target: What to read (from :meth:`resolve`).
-        :param slot: A slot booked for this read with :meth:`read_pacer` (default: book one now).
         """
         connection = await self.get_async_connection_settings()
         url = target.url(connection.resource_manager_url)
-        status_code, headers, body = await self._send(url, target.describe(), slot=slot)
+        status_code, headers, body = await self._send(url, target.describe(), target.subscription_id)
         return read_status(status_code, headers, body, target)
 
     async def get_operation_status(
@@ -933,22 +957,25 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
         return cast("ProtectedItemStatus", await self.get_status(target))
 
     async def find_protected_item(
-        self, item: ProtectedItem, *, slot: float | None = None
+        self, item: ProtectedItem, *, vault_known: bool = False
     ) -> ProtectedItemStatus | None:
         """
         Read a protected item: the item, or ``None`` when it is gone; as the sync hook's, awaited.
 
         :param item: The item.
-        :param slot: A slot booked for the item's read (the vault's read, after a 404, books its own).
+        :param vault_known: The vault is known to exist (its list was just read): a 404 is gone.
         """
         try:
-            return cast("ProtectedItemStatus", await self.get_status(item, slot=slot))
+            return cast("ProtectedItemStatus", await self.get_status(item))
         except AzureDataReplicationNotFoundError as err:
             if (missing := missing_parent(item, err)) is not None:
                 raise missing from None
-        connection = await self.get_async_connection_settings()
-        url = item.vault_url(connection.resource_manager_url)
-        check_vault_answer(item, *await self._send(url, f"vault {item.vault_name!r}"))
+        if not vault_known:
+            connection = await self.get_async_connection_settings()
+            url = item.vault_url(connection.resource_manager_url)
+            check_vault_answer(
+                item, *await self._send(url, f"vault {item.vault_name!r}", item.subscription_id)
+            )
         return None
 
     async def close(self) -> None:

@@ -107,7 +107,7 @@ class AzureDataReplicationBaseSensor(AzureDataReplicationTaskMixin, BaseSensorOp
     def _defer(self, remaining: float) -> None:
         # A Retry-After the first check was given carries into the trigger: no read before it ends.
         target = self.target
-        held = self.hook.read_pacers.for_subscription(target.subscription_id).held_for()
+        held = self.hook.pacer(target.subscription_id).held_for()
         self.defer_wait(
             target,
             poll_interval=self.poke_interval,
@@ -125,7 +125,7 @@ class AzureDataReplicationBaseSensor(AzureDataReplicationTaskMixin, BaseSensorOp
         # Never poke again before a Retry-After has elapsed (nor past the sensor's timeout); the
         # hook's pacer remembers it, in poke and reschedule mode alike (one hook per execute()).
         interval = super()._get_next_poke_interval(started_at, run_duration, poke_count)
-        hold_off = self.hook.read_pacers.for_subscription(self.target.subscription_id).held_for()
+        hold_off = self.hook.pacer(self.target.subscription_id).held_for()
         if hold_off > interval:
             interval = min(hold_off, max(self.timeout - run_duration(), interval))
         return float(interval)

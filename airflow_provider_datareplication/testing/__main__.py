@@ -55,6 +55,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="BUCKET/REFILL",
         help="throttle reads per subscription as ARM does, e.g. 250/25 (default: no limit)",
     )
+    parser.add_argument(
+        "--throttling",
+        choices=("v1", "v2"),
+        default="v1",
+        help="how Microsoft.DataReplication counts requests: v1, its own quota (the real service's), or v2, "
+        "ARM's read bucket",
+    )
+    parser.add_argument(
+        "--rp-quota",
+        default="1100/3600",
+        metavar="REQUESTS/SECONDS",
+        help="Microsoft.DataReplication's quota per principal and subscription, and its window",
+    )
     parser.add_argument("--vault-name", default=None, help="default vault to put in the connection")
     parser.add_argument("--client-secret", default=None, help="the secret to accept (default: random)")
     parser.add_argument("--info-file", default=None, help="also write the printed JSON to this file")
@@ -66,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         unknown_operations=args.unknown_operations,
         auto_progress=args.auto_progress,
         arm_read_limit=limit,  # type: ignore[arg-type]
+        throttling=args.throttling,
+        rp_quota=(int(args.rp_quota.split("/")[0]), float(args.rp_quota.split("/")[1])),
         client_secret=args.client_secret,
     )
     emulator.start()

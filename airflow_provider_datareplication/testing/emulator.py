@@ -33,12 +33,19 @@ It serves what this provider talks to, so DAGs can run and be tested offline:
     item 204;
   - ``GET /subscriptions`` and ``GET /subscriptions/{sub}`` (what a connection test reads).
 
-  Every ARM read's answer carries ``x-ms-ratelimit-remaining-subscription-reads`` and
-  ``x-ms-ratelimit-remaining-subscription-global-reads``, counted from ARM-style token buckets
-  shared by every client of the emulator: one per principal and subscription, and one per
-  subscription for all principals (15 times its size). Writes need a valid token too, are counted
-  in buckets of their own (``x-ms-ratelimit-remaining-subscription-writes``, never throttled) and
-  meet injected faults like reads;
+  Microsoft.DataReplication counts its requests as the real service does (``throttling="v1"``, the
+  default): every answer carries ``x-ms-throttling-version: v1`` and
+  ``x-ms-ratelimit-remaining-subscription-resource-requests``, from a quota per principal and
+  subscription over a fixed window (``rp_quota=(1100, 3600)``: the count the recorded answers show,
+  over the hour ARM's documentation gives; writes count in a quota of their own, 800, as the
+  recorded writes report), and a request past it is answered 429 with ``Retry-After`` to the
+  window's end; no ARM reads header. With ``throttling="v2"`` it answers as other providers do
+  (ARM's token bucket, below), for tests of those rules. The emulator's other routes always answer
+  as ARM does (``v2``): ``x-ms-ratelimit-remaining-subscription-reads`` and
+  ``...-global-reads``, from ARM-style token buckets shared by every client of the emulator (one
+  per principal and subscription, one per subscription for all principals at 15 times its size;
+  throttled only with ``arm_read_limit``). Writes need a valid token too and meet injected faults
+  like reads;
 - Microsoft Entra ID, as azure-identity's ``ClientSecretCredential`` needs it:
   ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and ``POST /{tenant}/oauth2/v2.0/token``;
 - the managed identity endpoint (IMDS), over plain http on a port of its own as Azure's is:
@@ -83,6 +90,7 @@ import contextlib
 import datetime
 import email.utils
 import json
+import math
 import re
 import secrets
 import shutil
@@ -121,6 +129,11 @@ ARM_READ_BUCKET = (250.0, 25.0)
 GLOBAL_READ_FACTOR = 15
 #: ARM's write limit (counted apart from reads, never throttled here): bucket and refill per second.
 ARM_WRITE_BUCKET = (200.0, 10.0)
+#: Microsoft.DataReplication's own quota per principal and subscription: requests per window (the
+#: count its answers reported in November 2025) and the window, seconds (ARM's documented hour).
+RP_QUOTA = (1100, 3600.0)
+#: Its writes' quota (the recorded writes report 799 left after one).
+RP_WRITE_QUOTA = 800
 DEFAULT_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 DEFAULT_CLIENT_ID = "5b8e7c3a-emulator-client"
 DEFAULT_SUBSCRIPTION_ID = "930CEC23-4430-4513-B855-DBA237E2F3BF"
@@ -212,6 +225,7 @@ class Fault:
     :param applied: On a write, hit after the write was processed (applied, or refused): the change
         is made but the client gets the fault (e.g. a drop: the answer was lost). ``False``: hit
         before, nothing applied.
+    :param path: Only ARM requests whose path ends with this (``/protectedItems``: a vault's list).
     """
 
     kind: str = "http"
@@ -230,6 +244,7 @@ class Fault:
     method: str | None = None
     protected_item: str | None = None
     applied: bool = False
+    path: str | None = None
     _ends_at: float | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -415,6 +430,10 @@ class DataReplicationEmulator:
         principal and subscription, and globally per subscription at 15 times that (a 429 with
         ``Retry-After`` once a bucket is empty); ``None`` for no throttling (the buckets still
         count, at ARM's 250 and 25 per second, for the headers every answer carries).
+    :param throttling: How Microsoft.DataReplication counts its requests: ``v1`` (the real
+        service's quota, :data:`RP_QUOTA`) or ``v2`` (ARM's read bucket, as other providers).
+    :param rp_quota: ``(requests, window seconds)`` of that quota, per principal and subscription,
+        in fixed windows from the emulator's start (``None``: counted, never throttled).
     :param item_durations: How long a protected item's enable-protection job, initial replication,
         planned failover and disable-protection job take, in seconds (see :meth:`item_durations`).
     :param retry_after: ``Retry-After`` (seconds) of the answers that start work on a protected item,
@@ -436,6 +455,8 @@ class DataReplicationEmulator:
         unknown_operations: str | None = None,
         auto_progress: float | None = None,
         arm_read_limit: tuple[float, float] | None = None,
+        throttling: str = "v1",
+        rp_quota: tuple[int, float] | None = RP_QUOTA,
         item_durations: ItemDurations | None = None,
         retry_after: int = 1,
         page_size: int = 2,
@@ -450,6 +471,10 @@ class DataReplicationEmulator:
         self.unknown_operations = unknown_operations
         self.auto_progress = auto_progress
         self.arm_read_limit = arm_read_limit
+        if throttling not in ("v1", "v2"):
+            raise ValueError(f"throttling must be v1 or v2, not {throttling!r}")
+        self.throttling = throttling
+        self.rp_quota = rp_quota
         self.retry_after = retry_after
         self.page_size = page_size
         # What reset() goes back to.
@@ -458,6 +483,8 @@ class DataReplicationEmulator:
             "unknown_operations": unknown_operations,
             "auto_progress": auto_progress,
             "arm_read_limit": arm_read_limit,
+            "throttling": throttling,
+            "rp_quota": rp_quota,
             "retry_after": retry_after,
             "page_size": page_size,
         }
@@ -465,6 +492,10 @@ class DataReplicationEmulator:
         #: The protected items and the jobs their actions run.
         self.items = self._new_store()
         self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
+        self._quota_counts: dict[tuple[str, ...], int] = {}
+        self._started_at = time.monotonic()
+        #: Answers of Microsoft.DataReplication's quota: (monotonic time, remaining, status).
+        self.quota_answers: list[tuple[float, int, int]] = []
         self._port = port
         self._lock = threading.Lock()
         self._scripts: dict[str, _Script] = {}
@@ -745,6 +776,7 @@ class DataReplicationEmulator:
         vault_name: str = "vault1",
         resource_group_name: str = "rgrecoveryservicesdatareplication",
         subscription_id: str | None = None,
+        replicating_for: float | None = None,
     ) -> dict[str, Any]:
         """
         Seed a protected item in any state, as if its jobs had run; return its body.
@@ -763,6 +795,8 @@ class DataReplicationEmulator:
         :param vault_name: Its vault.
         :param resource_group_name: The vault's resource group.
         :param subscription_id: The subscription (default: the emulator's).
+        :param replicating_for: Seed it in initial replication, ``Protected`` (ready to migrate) after
+            this many seconds (``protection_state`` is then ``InitialReplicationInProgress``).
         """
         return self.items.add(
             subscription_id or self.subscription_id,
@@ -773,6 +807,7 @@ class DataReplicationEmulator:
             instance_type=instance_type,
             allowed_jobs=allowed_jobs,
             properties=properties,
+            replicating_for=replicating_for,
         )
 
     def add_vault(
@@ -927,6 +962,9 @@ class DataReplicationEmulator:
             self._item_scripts.clear()
             self._faults.clear()
             self._buckets.clear()
+            self._quota_counts.clear()
+            self._started_at = time.monotonic()
+            self.quota_answers.clear()
         self.reset_counters()
 
     def reset_counters(self) -> None:
@@ -992,9 +1030,12 @@ class DataReplicationEmulator:
         *,
         method: str | None = None,
         protected_item: str | None = None,
+        path: str = "",
     ) -> Fault | None:
         with self._lock:
             for fault in list(self._faults):
+                if fault.path is not None and not path.lower().endswith(fault.path.lower()):
+                    continue
                 if fault.target != target:
                     continue
                 if fault.operation_id is not None and fault.operation_id != operation_id:
@@ -1027,6 +1068,31 @@ class DataReplicationEmulator:
                         self._faults.remove(fault)
                 return fault
         return None
+
+    def _take_quota(
+        self, principal: str, subscription_id: str, *, write: bool = False
+    ) -> tuple[float | None, int]:
+        """
+        Count a request in Microsoft.DataReplication's quota: the wait to the window's end, what is left.
+
+        Fixed windows from the emulator's start; reads and writes in quotas of their own.
+        """
+        quota, window = self.rp_quota or (RP_QUOTA[0], float("inf"))
+        if write:
+            quota = RP_WRITE_QUOTA
+        now = time.monotonic()
+        index = int((now - self._started_at) // window) if window != float("inf") else 0
+        key = ("writes" if write else "reads", principal, subscription_id.lower(), str(index))
+        with self._lock:
+            count = self._quota_counts.get(key, 0)
+            if count >= quota and self.rp_quota is not None:
+                ends = self._started_at + (index + 1) * window
+                self.quota_answers.append((now, 0, 429))
+                return ends - now, 0
+            self._quota_counts[key] = count + 1
+            if not write:
+                self.quota_answers.append((now, quota - count - 1, 200))
+            return None, quota - count - 1
 
     def _take_request(
         self, principal: str, subscription_id: str, *, write: bool = False
@@ -1632,17 +1698,26 @@ class _Handler(BaseHTTPRequestHandler):
         op: str | None = None,
         job: str | None = None,
         item: str | None = None,
+        provider: str = "Microsoft.DataReplication",
     ) -> bool:
         """ARM's part of a read: the token, the read limits, injected faults, the api-version."""
         emulator = self.emulator
         if not self._authorized("arm", op, job):
             return False
         principal = emulator._principal(self.headers.get("Authorization"))
-        wait, left, global_left = emulator._take_request(principal, sub)
-        self._arm_headers = {
-            "x-ms-ratelimit-remaining-subscription-reads": str(left),
-            "x-ms-ratelimit-remaining-subscription-global-reads": str(global_left),
-        }
+        if provider == "Microsoft.DataReplication" and emulator.throttling == "v1":
+            wait, left = emulator._take_quota(principal, sub)
+            self._arm_headers = {
+                "x-ms-throttling-version": "v1",
+                "x-ms-ratelimit-remaining-subscription-resource-requests": str(left),
+            }
+        else:
+            wait, left, global_left = emulator._take_request(principal, sub)
+            self._arm_headers = {
+                "x-ms-throttling-version": "v2",
+                "x-ms-ratelimit-remaining-subscription-reads": str(left),
+                "x-ms-ratelimit-remaining-subscription-global-reads": str(global_left),
+            }
         if wait is not None:
             self._record(429, "arm", op, job)
             self._send(
@@ -1650,10 +1725,11 @@ class _Handler(BaseHTTPRequestHandler):
                 _arm_error(
                     "TooManyRequests", "The request is being throttled as the limit has been reached."
                 ),
-                {"Retry-After": str(max(1, round(wait)))},
+                {"Retry-After": str(max(1, math.ceil(wait)))},
             )
             return False
-        fault = emulator._take_fault("arm", op, job, method=self.command, protected_item=item)
+        path = urlsplit(self.path).path
+        fault = emulator._take_fault("arm", op, job, method=self.command, protected_item=item, path=path)
         if fault is not None and self._apply_fault(fault, "arm", op, job):
             return False
         return self._api_version_ok(query, versions, "arm", op, job, resource_type)
@@ -1668,11 +1744,19 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized("arm"):
             return False, None
         principal = emulator._principal(self.headers.get("Authorization"))
-        _, left, global_left = emulator._take_request(principal, sub, write=True)
-        self._arm_headers = {
-            "x-ms-ratelimit-remaining-subscription-writes": str(left),
-            "x-ms-ratelimit-remaining-subscription-global-writes": str(global_left),
-        }
+        if emulator.throttling == "v1":
+            # Recorded: a write's answer reports the provider's own count of writes, under the same name.
+            _, left = emulator._take_quota(principal, sub, write=True)
+            self._arm_headers = {
+                "x-ms-throttling-version": "v1",
+                "x-ms-ratelimit-remaining-subscription-resource-requests": str(left),
+            }
+        else:
+            _, left, global_left = emulator._take_request(principal, sub, write=True)
+            self._arm_headers = {
+                "x-ms-ratelimit-remaining-subscription-writes": str(left),
+                "x-ms-ratelimit-remaining-subscription-global-writes": str(global_left),
+            }
         fault = emulator._take_fault("arm", None, None, method=self.command, protected_item=item)
         if fault is not None and not fault.applied and self._apply_fault(fault, "arm", None):
             return False, None
@@ -1802,7 +1886,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _machine(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
         sub, name = unquote(match.group("sub")), unquote(match.group("machine"))
-        if not self._arm_read(sub=sub, query=query, versions=MACHINE_API_VERSIONS, resource_type="machines"):
+        if not self._arm_read(
+            sub=sub,
+            query=query,
+            versions=MACHINE_API_VERSIONS,
+            resource_type="machines",
+            provider="Microsoft.HybridCompute",
+        ):
             return
         body = self.emulator.items.target_vm(unquote(urlsplit(self.path).path))
         if body is None:
@@ -2004,6 +2094,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/_emulator/settings":
             emulator.retry_after = int(data.get("retry_after", emulator.retry_after))
             emulator.page_size = int(data.get("page_size", emulator.page_size))
+            if "rp_quota" in data:
+                quota = data["rp_quota"]
+                emulator.rp_quota = (int(quota[0]), float(quota[1])) if quota else None
+            emulator.throttling = str(data.get("throttling", emulator.throttling))
         elif path.startswith(_ADMIN_ITEMS):
             name, _, action = unquote(path[len(_ADMIN_ITEMS) :]).partition("/")
             try:

@@ -972,9 +972,12 @@ class ProtectedItemStore:
         instance_type: str,
         allowed_jobs: list[str] | None,
         properties: dict[str, Any] | None,
+        replicating_for: float | None = None,
     ) -> dict[str, Any]:
-        """Seed an item in any state (no job runs); return its body."""
+        """Seed an item in any state (no job runs), or mid-replication for some seconds; return its body."""
         now = time.monotonic()
+        if replicating_for is not None:
+            protection_state = "InitialReplicationInProgress"
         overrides = copy.deepcopy(properties or {})
         custom = overrides.pop("customProperties", None) or {}
         request = {
@@ -996,6 +999,8 @@ class ProtectedItemStore:
             ]
         if _RECOVERY_STATES.match(protection_state):
             item.last_failover_time = _iso(now + self._wall)
+        if replicating_for is not None:
+            item.progress, item.replication = 0, (now, now + replicating_for)
         if (sub.lower(), rg.lower(), vault.lower()) not in self._vaults:
             self.add_vault(sub, rg, vault)  # seeding an item seeds its vault
         with self._lock:

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
     from airflow_provider_datareplication.identifiers import Status, Target
-    from airflow_provider_datareplication.pipeline import ReadPacer
+    from airflow_provider_datareplication.protected_item import ProtectedItemStatus
+    from airflow_provider_datareplication.reads import Answer
 
 # One module logger rather than a logger per trigger instance: a triggerer holds thousands of
 # waits, and the triggerer routes records to each task's log by context, whichever logger wrote them.
@@ -33,10 +34,8 @@ EVENT_TIMEOUT = "timeout"
 #: The first poll comes within this many seconds (spread at random, so waits begun together,
 #: or rebuilt together after a triggerer restart, do not poll in lock-step).
 FIRST_POLL_SPREAD = 10.0
-#: Each later poll interval varies by this fraction either way, for the same reason.
-POLL_JITTER = 0.1
-#: Read pacing that delays a poll by more than this fraction of the poll interval is logged (once).
-STRETCH = 0.5
+#: A wait's first read comes at most this many seconds after it joined the reads of its target.
+JOIN_SECONDS = 1.0
 #: A target's state is logged at INFO when it changes, and again after this many seconds
 #: unchanged; the reads in between log at DEBUG. A triggerer holding thousands of waits would
 #: otherwise write a line per read, every one through the triggerer's supervisor (Airflow 3).
@@ -131,77 +130,44 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
         return await hook.resolve(self.target_class, **self.identifiers())
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until terminal; yield exactly one event."""
+        """Wait for the target's answers until it has ended; yield exactly one event."""
         # Waits begun (or rebuilt after a triggerer restart) together first sleep a random part of
-        # the poll interval, before doing any work, building the hook included: their polls, and
-        # their work, are spread out.
-        # Each read is booked with the subscription's read pacer a poll interval ahead, and the
-        # trigger sleeps until its slot (never past its deadline): when more waits share the
-        # subscription than the rate allows, the sleep stretches, not a call. A slot booked while
-        # the pace was low would outlive it: the trigger also wakes when the pacer says to look
-        # again (ReadPacer.look_at), and books again sooner if the pace has risen (move_up).
+        # the poll interval, before doing any work, building the hook included: their work is
+        # spread out. The reads are the process's (reads.py): this wait joins the group that reads
+        # its target (alone, or in its vault's list) and judges each answer the group hands it.
         # The loop is written out here rather than in helper coroutines: each nested coroutine is
         # one more frame that thousands of sleeping triggers would each keep.
-        wake = time.monotonic() + random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
-        if self.not_before is not None:
-            wake = max(wake, time.monotonic() + self.not_before - time.time())
-        deadline = None if self.deadline is None else time.monotonic() + self.deadline - time.time()
-        await asyncio.sleep((wake if deadline is None else min(wake, deadline)) - time.monotonic())
+        deadline = float("inf") if self.deadline is None else time.monotonic() + self.deadline - time.time()
+        spread = random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD))
+        await asyncio.sleep(max(min(spread, deadline - time.monotonic()), 0.0))
 
         from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationAsyncHook
 
         target: Target | None = None
-        pacer: ReadPacer | None = None
-        slot: float | None = None
-        wanted = 0.0  # when the booked read was wanted
-        stretch_logged = False
         logged_state, logged_at = "", 0.0
         payload: dict[str, Any] | None = None
         async with AzureDataReplicationAsyncHook(self.azure_data_replication_conn_id) as hook:
+            if time.monotonic() < deadline:
+                target, payload = await self._resolve(hook)
+            watch = None
             try:
+                if target is not None:
+                    if self.not_before is not None and self.not_before > time.time():
+                        # A Retry-After the task was given before it deferred: every read waits it out.
+                        (await hook.pacer(target.subscription_id)).hold(self.not_before - time.time())
+                    # Waits that join within a second share their first round.
+                    watch = await hook.watch(
+                        target, interval=self.poll_interval, first_in=min(self.poll_interval, JOIN_SECONDS)
+                    )
                 while payload is None:
-                    now = time.monotonic()
-                    if deadline is not None and deadline <= max(wake, now):
-                        await asyncio.sleep(max(deadline - now, 0.0))
+                    answer = await watch.next(deadline) if watch is not None else None
+                    if answer is None:
                         payload = self._timeout_event(target)
                         break
-                    await asyncio.sleep(wake - now)
-                    if target is None:
-                        target, payload = await self._resolve(hook)
-                        if target is not None:
-                            pacer = await hook.read_pacer(target.subscription_id)
-                            wanted = time.monotonic()
-                            slot = pacer.book(wanted)
-                            wake = pacer.look_at(slot, wanted)
-                        continue
-                    assert pacer is not None and slot is not None
-                    if wake < slot:  # woke to look again: the pace may have risen since the booking
-                        slot, wake = pacer.move_up(slot, wanted)
-                        continue
-                    payload, retry_after, message = await self._poll(hook, target, slot)
-                    slot = None
+                    assert target is not None and watch is not None
+                    payload, (level, text) = await self._judge(hook, target, answer)
                     if payload is not None:
                         break
-                    wanted = time.monotonic() + max(
-                        self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER), retry_after
-                    )
-                    slot = pacer.book(wanted)
-                    wake = pacer.look_at(slot, wanted)
-                    if not stretch_logged and slot - wanted > STRETCH * self.poll_interval:
-                        stretch_logged = True
-                        log.info(
-                            "Read pacing stretches this wait's poll interval from %g s to about %.0f s: the "
-                            "waits of this identity on subscription %s share %.3g reads/s in this process "
-                            "(at most the connection's max_reads_per_second, %g; less while other processes "
-                            "read as the same identity, see adaptive_read_pacing); poll less often, or "
-                            "spread the waits over identities or subscriptions",
-                            self.poll_interval,
-                            slot - wanted + self.poll_interval,
-                            target.subscription_id,
-                            pacer.pace,
-                            pacer.ceiling,
-                        )
-                    level, text = message
                     now = time.monotonic()
                     if level != logging.INFO:
                         logged_state = ""  # after a transient failure, the state is news again
@@ -209,10 +175,10 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
                         level = logging.DEBUG
                     else:
                         logged_state, logged_at = text, now
-                    log.log(level, "%s; polling again in %.3g s", text, slot - now)
+                    log.log(level, "%s; next read in about %.3g s", text, watch.seconds_to_next_answer())
             finally:
-                if pacer is not None and slot is not None:
-                    pacer.release(slot)  # not used: cancelled, or past the deadline
+                if watch is not None:
+                    watch.leave()
         # Yielded after the hook is closed, so nothing stays open whatever the triggerer does next.
         yield TriggerEvent(payload)
 
@@ -233,28 +199,22 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
             "deadline": self.deadline,
         }
 
-    async def _poll(
-        self, hook: AzureDataReplicationAsyncHook, target: Target, slot: float | None
-    ) -> tuple[dict[str, Any] | None, float, tuple[int, str]]:
+    async def _judge(
+        self, hook: AzureDataReplicationAsyncHook, target: Target, answer: Answer
+    ) -> tuple[dict[str, Any] | None, tuple[int, str]]:
         """
-        Read the status once: the event when the wait is over, or the ``Retry-After`` to honour.
+        Judge one answer: the event when the wait is over (else ``None``), and what to log.
 
-        Also what to log (level, text) before the next poll.
-
-        A method of its own so the status read goes out of scope before the trigger sleeps:
-        thousands of waiting triggers should not each hold their last answer.
+        A transient error is logged and waited through (a ``Retry-After`` holds the reads at the
+        pacer's door); any other error ends the wait.
         """
-        from airflow_provider_datareplication.exceptions import (
-            AzureDataReplicationError,
-            AzureDataReplicationTransientError,
-        )
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationTransientError
 
-        try:
-            status = await self.read(hook, target, slot)
-        except AzureDataReplicationTransientError as err:
-            return None, err.retry_after or 0.0, (logging.WARNING, str(err))
-        except (AzureDataReplicationError, ValueError) as err:
-            return self._error_event(err), 0.0, (logging.ERROR, str(err))
+        if isinstance(answer.error, AzureDataReplicationTransientError):
+            return None, (logging.WARNING, str(answer.error))
+        if answer.error is not None:
+            return self._error_event(answer.error), (logging.ERROR, str(answer.error))
+        status = self.judge(answer.status)
         if status.is_terminal:
             from airflow_provider_datareplication.links.data_replication import portal_url
 
@@ -264,18 +224,16 @@ class AzureDataReplicationWaitTrigger(BaseTrigger):
                 "target": target.describe(),
                 "portal_link": portal_url(await hook.get_async_connection_settings(), target),
             }
-            return event, 0.0, (logging.INFO, "")
-        return None, 0.0, (logging.INFO, f"{target.describe()} is {status.state}")
+            return event, (logging.INFO, "")
+        return None, (logging.INFO, f"{target.describe()} is {status.state}")
 
-    async def read(self, hook: AzureDataReplicationAsyncHook, target: Target, slot: float | None) -> Status:
+    def judge(self, status: Any) -> Status:
         """
-        Read the target once, at its booked slot (a kind may judge the answer its own way).
+        Judge a target's status for this wait (a kind may wait for something of its own).
 
-        :param hook: The hook.
-        :param target: What to read.
-        :param slot: The slot booked for this read.
+        :param status: The status model the read gave.
         """
-        return await hook.get_status(target, slot=slot)
+        return cast("Status", status)
 
     def _timeout_event(self, target: Target | None) -> dict[str, Any]:
         what = target.describe() if target is not None else f"the wait ({self.identifiers()})"
@@ -327,9 +285,6 @@ class AzureDataReplicationProtectedItemTrigger(AzureDataReplicationWaitTrigger):
         classpath, kwargs = super().serialize()
         return classpath, {**kwargs, "until": self.until}
 
-    async def read(self, hook: AzureDataReplicationAsyncHook, target: Target, slot: float | None) -> Status:
-        """Read the item and judge it for ``until`` (gone only once its vault is known to exist)."""
-        from airflow_provider_datareplication.protected_item import ProtectedItemStatus
-
-        item = await hook.find_protected_item(cast("ProtectedItem", target), slot=slot)
-        return (item or ProtectedItemStatus()).waiting_until(self.until)
+    def judge(self, status: Any) -> Status:
+        """Judge the item for ``until`` (an empty body: gone, its vault there)."""
+        return cast("ProtectedItemStatus", status).waiting_until(self.until)

@@ -289,7 +289,10 @@ def start_cluster(startup_timeout: float = 300.0) -> Cluster:
 
     from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
 
-    emulator: DataReplicationEmulator = DataReplicationEmulator(arm_read_limit=ARM_READ_LIMIT).start()
+    # ARM's v2 bucket, shared by the two triggerers and the workers: what this deployment is about.
+    emulator: DataReplicationEmulator = DataReplicationEmulator(
+        arm_read_limit=ARM_READ_LIMIT, throttling="v2"
+    ).start()
     airflow_home = Path(tempfile.mkdtemp(prefix="datareplication-distributed-"))
     shutil.copytree(DAGS, airflow_home / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     port = free_port()

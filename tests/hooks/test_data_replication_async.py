@@ -97,7 +97,7 @@ async def test_get_protected_item_awaited(emulator):
     assert item.allowed_jobs == ["DisableProtection"]
 
 
-async def test_reads_queued_at_the_floor_pace_go_once_the_bucket_has_refilled(emulator, monkeypatch):
+async def test_a_429_holds_every_reader_of_the_subscription_then_they_go_at_the_pace(emulator, monkeypatch):
     import asyncio
     import json
     import time
@@ -107,23 +107,22 @@ async def test_reads_queued_at_the_floor_pace_go_once_the_bucket_has_refilled(em
     monkeypatch.setenv("AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(conn))
     for i in range(25):
         emulator.script_operation(f"op{i}", ["Succeeded"])
-    emulator.add_fault(Fault.throttle("1", operation_id="op0"))
+    emulator.add_fault(Fault.throttle("2", operation_id="op0"))
     no_retries = RequestSettings(retries=0)
     async with AzureDataReplicationAsyncHook(request_settings=no_retries) as checker:
+        throttled_at = time.monotonic()
         with pytest.raises(AzureDataReplicationTransientError, match="HTTP 429"):
             await checker.get_operation_status(**{**OPERATION, "operation_id": "op0"})
-        await asyncio.sleep(1.05)  # the Retry-After has passed; the pace is still at the floor
-        # 24 reads called now book their turns 2.3 s apart, over 55 s; the first one's answer
-        # says the bucket is full again.
-        started = time.monotonic()
+        # 24 reads of the same subscription and provider, called now: none before the Retry-After.
         async with AzureDataReplicationAsyncHook() as hook:
             statuses = await asyncio.gather(
                 *(hook.get_operation_status(**{**OPERATION, "operation_id": f"op{i}"}) for i in range(1, 25))
             )
-        took = time.monotonic() - started
+        took = time.monotonic() - throttled_at
     assert all(status.succeeded for status in statuses)
-    # The reads queued far out moved up as the pace rose, and still left paced.
-    assert took < 30, took
     reads = sorted(r.at for r in emulator.requests if r.kind == "arm" and r.status == 200)
     assert len(reads) == 24
-    assert max(sum(1 for b in reads if a <= b < a + 1) for a in reads) <= 25  # as ARM counts
+    assert reads[0] - throttled_at >= 2 - 0.05
+    # Then at the pace the answers allow (the quota nearly whole: the ceiling), not one at a time.
+    assert took < 10, took
+    assert max(sum(1 for b in reads if a <= b < a + 1) for a in reads) <= 25

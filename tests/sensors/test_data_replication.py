@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -167,11 +168,12 @@ def test_a_read_whose_turn_is_past_the_call_timeout_is_not_sent(emulator, monkey
     monkeypatch.setenv("AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(conn))
     emulator.script_operation("op1", ["InProgress"])
     hook = AzureDataReplicationHook(request_settings=RequestSettings(call_timeout=2))
-    pacer = hook.read_pacers.for_subscription(emulator.subscription_id)
-    for _ in range(5):  # other readers of this identity hold the next 5.5 s
-        pacer.book()
+    pacer = hook.pacer(emulator.subscription_id)
+    for _ in range(5):  # other readers of this identity queue for the next 5.5 s
+        threading.Thread(target=pacer.wait, daemon=True).start()
+    time.sleep(0.1)
     started = time.monotonic()
-    with pytest.raises(AzureDataReplicationTransientError, match="past the call's timeout") as info:
+    with pytest.raises(AzureDataReplicationTransientError, match="past its timeout") as info:
         hook.get_operation_status(**OPERATION)
     assert time.monotonic() - started < 1.5  # known at once, not after the 5.5 s queue
     assert info.value.retry_after > 2

@@ -250,18 +250,49 @@ def test_an_operation_results_url_and_api_versions_per_resource_type(emulator):
     assert get_url(emulator, job_path(emulator, job="unknown")).status_code == 404
 
 
-def test_every_arm_answer_says_how_many_reads_are_left(emulator):
+def test_every_answer_says_what_is_left_of_the_provider_s_quota_as_the_real_service_does(emulator):
     emulator.script_operation("op1", ["InProgress"])
     bearer = token(emulator).json()["access_token"]
     answers = [get(emulator, bearer=bearer) for _ in range(3)]
     answers.append(get(emulator, api_version="2099-01-01", bearer=bearer))  # errors count too
-    left = [int(a.headers["x-ms-ratelimit-remaining-subscription-reads"]) for a in answers]
-    assert left[0] <= 249 and left == sorted(left, reverse=True)
-    assert all(int(a.headers["x-ms-ratelimit-remaining-subscription-global-reads"]) > 3000 for a in answers)
+    left = [int(a.headers["x-ms-ratelimit-remaining-subscription-resource-requests"]) for a in answers]
+    assert left == [1099, 1098, 1097, 1096]  # the quota the recorded answers show
+    for answer in answers:
+        assert answer.headers["x-ms-throttling-version"] == "v1"
+        assert "x-ms-ratelimit-remaining-subscription-reads" not in answer.headers  # as recorded
+
+
+def test_the_provider_s_quota_is_per_principal_and_subscription_over_a_fixed_window():
+    with DataReplicationEmulator(rp_quota=(3, 2.0)) as limited:
+        limited.script_operation("op1", ["InProgress"])
+        bearer = token(limited).json()["access_token"]
+        answers = [get(limited, bearer=bearer) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        # Throttled to the window's end (2 s windows from the emulator's start).
+        assert 1 <= int(answers[3].headers["Retry-After"]) <= 2
+        other = get(limited, bearer=bearer, sub="00000000-0000-0000-0000-000000000001")
+        assert other.status_code == 200  # another subscription has a quota of its own
+        time.sleep(int(answers[3].headers["Retry-After"]) + 0.05)
+        again = get(limited, bearer=bearer)
+        assert again.status_code == 200  # a new window
+        assert again.headers["x-ms-ratelimit-remaining-subscription-resource-requests"] == "2"
+
+
+def test_every_v2_answer_says_how_many_of_arm_s_reads_are_left():
+    with DataReplicationEmulator(throttling="v2") as v2:
+        v2.script_operation("op1", ["InProgress"])
+        bearer = token(v2).json()["access_token"]
+        answers = [get(v2, bearer=bearer) for _ in range(3)]
+        left = [int(a.headers["x-ms-ratelimit-remaining-subscription-reads"]) for a in answers]
+        assert left[0] <= 249 and left == sorted(left, reverse=True)
+        assert all(
+            int(a.headers["x-ms-ratelimit-remaining-subscription-global-reads"]) > 3000 for a in answers
+        )
+        assert all(a.headers["x-ms-throttling-version"] == "v2" for a in answers)
 
 
 def test_the_read_limit_is_per_principal_and_subscription(emulator):
-    limited = DataReplicationEmulator(arm_read_limit=(3, 0.001)).start()
+    limited = DataReplicationEmulator(arm_read_limit=(3, 0.001), throttling="v2").start()
     try:
         limited.script_operation("op1", ["InProgress"])
         bearer = token(limited).json()["access_token"]

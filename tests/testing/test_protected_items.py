@@ -152,7 +152,7 @@ def test_put_answers_201_then_protection_is_enabled_replicated_and_the_item_prot
         url,
     )
     assert answer.headers["Retry-After"] == "1"
-    assert int(answer.headers["x-ms-ratelimit-remaining-subscription-writes"]) > 0
+    assert int(answer.headers["x-ms-ratelimit-remaining-subscription-resource-requests"]) > 0
     assert "x-ms-ratelimit-remaining-subscription-reads" not in answer.headers
     job = arm.job(url)
     assert job["properties"]["state"] == "Started"
@@ -435,16 +435,18 @@ def test_the_job_list_pages_newest_first_with_the_service_s_nulls(emulator, arm)
 
 
 def test_writes_count_apart_from_reads_and_are_recorded_with_query_and_body(emulator):
-    limited = DataReplicationEmulator(
-        arm_read_limit=(2, 0.001), item_durations=ItemDurations(0, 0, 0, 0)
-    ).start()
+    limited = DataReplicationEmulator(rp_quota=(2, 3600), item_durations=ItemDurations(0, 0, 0, 0)).start()
     try:
         arm = Arm(limited)
         writes = [arm.put(f"item-{n}") for n in range(4)]
         assert [answer.status_code for answer in writes] == [201] * 4
-        left = [int(answer.headers["x-ms-ratelimit-remaining-subscription-writes"]) for answer in writes]
-        assert left == sorted(left, reverse=True)
-        assert [arm.item("item-0").status_code for _ in range(3)] == [200, 200, 429]  # reads: a bucket of 2
+        # As recorded: a write's answer reports the provider's count of writes, under the reads' name.
+        left = [
+            int(answer.headers["x-ms-ratelimit-remaining-subscription-resource-requests"])
+            for answer in writes
+        ]
+        assert left == [799, 798, 797, 796]
+        assert [arm.item("item-0").status_code for _ in range(3)] == [200, 200, 429]  # reads: a quota of 2
         assert arm.delete("item-0", force="false").status_code == 202  # writes are not throttled by it
         put, delete = limited.requests_for_item("item-0")[0], limited.requests_for_item("item-0")[-1]
         assert (put.method, put.query, put.body) == (

@@ -113,7 +113,7 @@ async def test_the_state_is_logged_when_it_changes_and_each_read_at_debug(emulat
     said = [
         (r.levelname, r.getMessage().split(") ", 1)[1].split(";")[0])
         for r in caplog.records
-        if "polling again" in r.getMessage()
+        if "next read in about" in r.getMessage()
     ]
     # Each state once at INFO, and again after a transient failure; every other read at DEBUG.
     assert [entry for entry in said if entry[0] != "DEBUG"] == [
@@ -130,7 +130,7 @@ async def test_an_unchanged_state_is_logged_again_after_a_while(emulator, caplog
     caplog.set_level(logging.INFO, logger="airflow_provider_datareplication.triggers")
     emulator.script_operation("op1", ["InProgress"] * 3 + ["Succeeded"])
     assert (await first_event(make()))["event"] == "terminal"
-    assert sum("is InProgress; polling again" in r.getMessage() for r in caplog.records) == 3
+    assert sum("is InProgress; next read in about" in r.getMessage() for r in caplog.records) == 3
 
 
 async def test_transient_faults_never_end_the_wait(emulator):
@@ -224,17 +224,20 @@ async def test_a_wait_stretched_by_pacing_says_so_once_with_the_interval_it_gets
         *(first_event(make(operation_id=f"op{i}", poll_interval=0.5), 60) for i in range(8))
     )
     assert all(e["event"] == "terminal" for e in events)
-    stretched = [r for r in caplog.records if "Read pacing stretches" in r.getMessage()]
-    assert 1 <= len(stretched) <= 8  # at most once per wait
+    stretched = [r for r in caplog.records if "a round at this process's read pace" in r.getMessage()]
+    assert 1 <= len(stretched) <= 8  # at most once per read shared (one per operation here)
     text = stretched[0].getMessage()
-    assert "from 0.5 s to about" in text and "max_reads_per_second, 4;" in text
-    interval = float(text.split("to about ")[1].split(" s")[0])
-    assert 0.75 <= interval <= 3.5
-    # What each wait said about its next poll is the time it really waited.
+    assert (
+        "against a poll interval of 0.5 s" in text
+        and "ceiling 4, the connection's max_reads_per_second" in text
+    )
+    took = float(text.split(" takes ")[1].split(" s")[0])
+    assert 0.25 <= took <= 3.5
+    # What each wait said about its next read is about the time it really waited.
     said = [
-        float(r.getMessage().rsplit("polling again in ", 1)[1].split(" s")[0])
+        float(r.getMessage().rsplit("next read in about ", 1)[1].split(" s")[0])
         for r in caplog.records
-        if "is InProgress; polling again in" in r.getMessage()
+        if "is InProgress; next read in about" in r.getMessage()
     ]
     assert max(said) > 1.5
 
