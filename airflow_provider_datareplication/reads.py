@@ -43,6 +43,11 @@ STRETCH = 0.5
 JOB_LIST_MARGIN = timedelta(minutes=5)
 #: A list that did not pay is tried again once in this many rounds (what it holds changes).
 RELIST_ROUNDS = 10
+#: The pacers whose rounds were said to take too long (said once per process: a triggerer may
+#: hold thousands of groups).
+_STRETCHED: set[str] = set()
+#: The reads of one round waiting at once (each still leaves by the pacer's door, at its pace).
+ROUND_CONCURRENCY = 64
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,6 @@ class Group:
         self._started: dict[Any, Any] = {}  # each job waited on: when it began (for the job list)
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._stretch_logged = False
         #: Seconds the last round took (its reads' turns at the pacer's door included).
         self.last_took = 0.0
 
@@ -177,23 +181,41 @@ class Group:
                             await asyncio.wait_for(self._changed.wait(), wait)
                         continue  # a wait came or went, or the round is due: look again
                     started = time.monotonic()
-                    pacer = await self._round(hook)
+                    pacer = await self._safe_round(hook)
                     interval = min((watch.interval for watch in self.watches), default=0.0)
                     self.last_took = time.monotonic() - started
                     self._log_stretch(pacer, interval)
                     self.next_round = time.monotonic() + interval * random.uniform(
                         1 - ROUND_JITTER, 1 + ROUND_JITTER
                     )
+        except Exception as err:  # the hook could not be built: every wait hears why
+            log.exception("Reading for %d wait(s) on %s could not start", len(self.watches), self.what)
+            for watch in list(self.watches):
+                watch.deliver(Answer(error=err))
         finally:
             if not self.watches and self.owner.get(self.key) is self:
                 del self.owner[self.key]
             self.next_round = float("inf")
 
-    def _log_stretch(self, pacer: Pacer, interval: float) -> None:
-        """Say once when the reads of a round take longer than half the waits' poll interval."""
-        if self._stretch_logged or not interval or self.last_took <= STRETCH * interval:
+    async def _safe_round(self, hook: AzureDataReplicationAsyncHook) -> Pacer | None:
+        """
+        Run a round; an error it did not expect goes to every wait as its answer, and reading goes on.
+
+        A reading task that died would leave its waits without answers until their deadlines.
+        """
+        try:
+            return await self._round(hook)
+        except Exception as err:
+            log.exception("Reading for %d wait(s) on %s failed this round", len(self.watches), self.what)
+            for watch in list(self.watches):
+                watch.deliver(Answer(error=err))
+            return None
+
+    def _log_stretch(self, pacer: Pacer | None, interval: float) -> None:
+        """Say once per pacer when the reads of a round take longer than half the waits' poll interval."""
+        if pacer is None or pacer.name in _STRETCHED or not interval or self.last_took <= STRETCH * interval:
             return
-        self._stretch_logged = True
+        _STRETCHED.add(pacer.name)
         log.info(
             "Reading for %d wait(s) on %s takes %.3g s a round at this process's read pace for %s "
             "(%.3g reads/s; ceiling %g, the connection's max_reads_per_second), against a poll interval "
@@ -209,25 +231,44 @@ class Group:
         )
 
     async def _round(self, hook: AzureDataReplicationAsyncHook) -> Pacer:
-        """Read every target once (its vault's list where that pays), hand each wait its answer; the pacer."""
+        """
+        Read every target once (its vault's list where that pays), hand each wait its answer; the pacer.
+
+        Targets read alone are read side by side and each answer is handed on as it comes: a group's
+        reads queue at the pacer's door with every other group's, and read one after another
+        they would get one turn in as many as there are groups.
+        """
         targets = {watch.target for watch in self.watches}
         example = next(iter(targets))
         listing = example.listing
+        waits: dict[Any, list[Watch]] = {}
+        for watch in self.watches:
+            waits.setdefault(watch.target, []).append(watch)
         answers: dict[Any, Answer] = {}
         listed = False
         self._rounds += 1
         if self.lists and listing is not None and len(targets) > 1 and self._list_pays(len(targets)):
             listed, answers = await self._from_list(hook, targets)
-        for target in targets - answers.keys():
-            # Missing from the list, ended, past the list's reach, or no list: read alone.
-            answers[target] = await read_alone(hook, target, vault_known=listed)
         for target, answer in answers.items():
-            if (started := getattr(answer.status, "started", None)) is not None:
-                self._started[target] = started
-        for watch in list(self.watches):
-            if watch.target in answers:
-                watch.deliver(answers[watch.target])
+            self._deliver(waits, target, answer)
+        flight = asyncio.Semaphore(ROUND_CONCURRENCY)
+
+        async def read(target: Any) -> None:
+            async with flight:
+                answer = await read_alone(hook, target, vault_known=listed)
+            self._deliver(waits, target, answer)
+
+        # Missing from the list, ended, past the list's reach, or no list: read alone.
+        await asyncio.gather(*(read(target) for target in targets - answers.keys()))
         return await hook.pacer(example.subscription_id)
+
+    def _deliver(self, waits: dict[Any, list[Watch]], target: Any, answer: Answer) -> None:
+        """Hand a target's answer to its waits (those still here), noting when a job began."""
+        if (started := getattr(answer.status, "started", None)) is not None:
+            self._started[target] = started
+        for watch in waits.get(target, ()):
+            if watch in self.watches:
+                watch.deliver(answer)
 
     def _list_pays(self, waited: int) -> bool:
         """

@@ -31,9 +31,10 @@ def emulator(data_replication_emulator):
 @pytest.fixture(autouse=True)
 def _fresh_read_pacing():
     """Each test paces reads from scratch: a pacer a 429 left at the floor stays with its own test."""
-    from airflow_provider_datareplication import pacing
+    from airflow_provider_datareplication import pacing, reads
 
     pacing._PACERS.clear()
+    reads._STRETCHED.clear()
     yield
 
 

@@ -114,6 +114,7 @@ async def test_job_waits_on_one_vault_read_its_job_list_back_to_the_oldest_job_w
             item = hook.resolve(ProtectedItem, protected_item_name=f"old-{i}")
             hook.start(item, planned_failover(instance_type="HyperVToAzStackHCI", shutdown_source_vm=False))
         await asyncio.sleep(1.6)  # those ended
+        emulator.item_durations(planned_failover=4.0)  # these run through several rounds
         for i in range(8):
             emulator.add_protected_item(f"server-{i}")
             item = hook.resolve(ProtectedItem, protected_item_name=f"server-{i}")

@@ -120,9 +120,19 @@ def test_waits_on_celery_workers_and_two_triggerers_survive_a_killed_triggerer(c
         timeout=120,
     )
     taken_over = time.monotonic()
+
+    def read_again() -> tuple[int, int, int]:
+        """Since the takeover: operations read, jobs read alone, and reads of the vault's job list."""
+        since = [r for r in emulator.requests if r.at > taken_over and r.kind == "arm"]
+        return (
+            len({r.operation_id for r in since} & set(OPERATIONS)),
+            len({r.job_name for r in since} & set(JOBS)),
+            sum(1 for r in since if r.path.endswith("/jobs")),
+        )
+
     wait_until(
-        lambda: f"the rebuilt waits read again\n{cluster.where_stuck(survivor)}",
-        lambda: len({r.operation_id or r.job_name for r in emulator.requests if r.at > taken_over}) >= 200,
+        lambda: f"the rebuilt waits read again (read since: {read_again()})\n{cluster.where_stuck(survivor)}",
+        lambda: (now := read_again())[0] >= len(OPERATIONS) and (now[1] >= len(JOBS) or now[2] > 0),
         cluster,
         timeout=120,
     )
