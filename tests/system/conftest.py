@@ -44,7 +44,13 @@ def system_test_connection(request, airflow_db, monkeypatch, capfd):
     monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(BUNDLES))
     if SETTINGS.mode == "azure":
         monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", os.environ[CONN])
+        try:
+            secret = json.loads(os.environ[CONN]).get("password")
+        except ValueError:  # the URI form
+            secret = None
         yield
+        if secret:
+            assert secret not in "".join(capfd.readouterr()), "the connection's secret reached the output"
         return
     emulator = request.getfixturevalue("emulator")
     # The read-only DAG's job (read by the status operator, then waited on by a deferred sensor), its

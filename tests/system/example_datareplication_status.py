@@ -69,7 +69,7 @@ with DAG(
         print(f"item {item['name']} is {item['properties']['protectionState']}, ready to migrate")
 
     job_status >> wait_for_job
-    checked = check(job_status.output, wait_for_job.output, wait_for_item.output)
+    check(job_status.output, wait_for_job.output, wait_for_item.output)
     if SETTINGS.operation_id:
         AzureDataReplicationOperationStatusOperator(
             task_id="operation_status",
