@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything from nothing, then: lint and type-check once (Airflow 3.3 environment), and run
-# every test (unit, emulator-backed, the example DAGs end to end, the `airflow providers` CLI, the
-# standalone and the distributed deployments) on Airflow 3.3 (.venv, constraints/airflow-3.3.txt)
+# every test (unit, emulator-backed, the example DAGs end to end, the system tests against the
+# emulator (tests/system; against Azure when DATAREPLICATION_SYSTEM_TEST_* name a subscription), the
+# `airflow providers` CLI, the standalone and the distributed deployments) on Airflow 3.3 (.venv, constraints/airflow-3.3.txt)
 # and on Airflow 2.11 (.venv-2.11, constraints/airflow-2.11.txt).
 #
 # The tests mostly wait (on the emulator's scripted answers, on Airflow's own loops), so the two

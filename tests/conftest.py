@@ -22,6 +22,17 @@ import pytest
 pytest_plugins = ["airflow_provider_datareplication.testing.pytest_plugin"]
 
 
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Migrate the session's throwaway Airflow metadata database (once)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    return Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+
+
 @pytest.fixture
 def emulator(data_replication_emulator):
     """The emulator from the package's own pytest plugin (what users get)."""

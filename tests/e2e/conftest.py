@@ -4,7 +4,6 @@ import importlib.util
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +17,6 @@ from tests.helpers import assert_no_secrets, logs_text
 DAGS = Path(__file__).parent / "dags"
 #: Where Airflow 3 stores the "Azure portal" link it drew from the task's own XCom at the end.
 LINK_KEY = "_link_AzureDataReplicationJobLink"
-
-
-@pytest.fixture(scope="session")
-def airflow_db():
-    """Migrate the session's throwaway Airflow metadata database (once)."""
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
-    return Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
 
 
 @pytest.fixture(scope="session")

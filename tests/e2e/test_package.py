@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -36,12 +37,22 @@ def test_build_check_and_install_into_a_clean_environment(tmp_path):
     (wheel,) = dist.glob("*.whl")
     (sdist,) = dist.glob("*.tar.gz")
     subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(wheel), str(sdist)], check=True)
+    licence = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in licence and "Version 2.0, January 2004" in licence
+    with tarfile.open(sdist) as archive:
+        sdist_licence = archive.extractfile(f"{sdist.name.removesuffix('.tar.gz')}/LICENSE")
+        assert sdist_licence is not None and sdist_licence.read().decode() == licence
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "airflow_provider_datareplication/py.typed" in names
     assert not any(name.startswith("tests/") for name in names)
     assert "Classifier: Framework :: Apache Airflow :: Provider" in metadata
+    (wheel_licence,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read(wheel_licence).decode() == licence
+    assert "License-Expression: Apache-2.0" in metadata
+    assert "License-File: LICENSE" in metadata
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
