@@ -272,9 +272,9 @@ class AzureDataReplicationConnection:
     :param ca_bundle: A PEM file of CA certificates to trust instead of the system's (private
         clouds behind an enterprise CA, emulators).
     :param request_timeout: Seconds to wait for an answer to one request (``None``: the hook's).
-    :param max_reads_per_second: Most status reads per second per subscription that one process
-        sends for this principal: the ceiling of its adaptive pace (ARM allows about 25 per second
-        per principal and subscription, shared with everything else the principal does).
+    :param max_reads_per_second: Most reads per second per subscription and resource provider that
+        one process sends for this principal: the ceiling of its adaptive pace (which follows what
+        the answers say is left of the service's quota, or of ARM's bucket).
     :param http_logging: Log the headers of every request and answer, the credential's token
         requests included (azure-core's HTTP logging policy, at INFO): the ``http_logging`` extra,
         or ``[azure_data_replication] http_logging`` for every connection (both off by default).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_datareplication.version_compat import AirflowException, AirflowFailException
 
@@ -171,19 +171,15 @@ def error_for_response(
     return AzureDataReplicationTransientError(reason, retry_after=retry_after, **kwargs)
 
 
-def failure_error(kind: str, what: str, status: Any) -> AirflowFailException:
+def failure_error(error: str, what: str, status: Any) -> AirflowFailException:
     """
     Build the error of a target that ended in failure: final, so the task is not retried.
 
-    :param kind: The kind of target (``operation``, ``job``).
+    :param error: The error's class, by name (the target kind's ``failure_error``).
     :param what: The target, described for messages.
     :param status: Its final status (its state, and what the service says of the failure).
     """
     message = f"{what} ended {status.state}"
     if details := status.failure_details():
         message += f": {details}"
-    errors = {
-        "job": AzureDataReplicationJobFailedError,
-        "protected_item": AzureDataReplicationProtectedItemFailedError,
-    }
-    return errors.get(kind, AzureDataReplicationOperationFailedError)(message)
+    return cast("type[AirflowFailException]", globals()[error])(message)

@@ -92,18 +92,28 @@ CONFIG: dict[str, Any] = {
             },
             "adaptive_read_pacing": {
                 "description": (
-                    "Let each process's pace of status reads, per identity and subscription, follow the "
-                    "reads ARM says are left in its bucket (the x-ms-ratelimit-remaining-subscription-reads "
-                    "header every answer carries), on every answer: the connection's max_reads_per_second "
-                    "while it is nearly full, the floor once it is down to a reserve (or on a 429), in "
-                    "proportion in between. Every process "
-                    "reading as the same identity sees the same bucket, so several triggerers and workers "
-                    "share ARM's budget fairly without a coordination service. Reads booked while the pace "
-                    "was low move up when it rises. Where answers lack the header (a private cloud, a proxy "
-                    "that strips it, an emulator without it) the pace stays at its start, 10 reads/s (or "
-                    "max_reads_per_second if lower); a 429 drops it to the floor, the next answer brings it "
-                    "back. False keeps every "
-                    "process at max_reads_per_second."
+                    "Let each process's pace of reads, per identity, subscription and resource provider, "
+                    "follow what the answers say is left: Microsoft.DataReplication's own quota "
+                    "(x-ms-ratelimit-remaining-subscription-resource-requests, x-ms-throttling-version v1: "
+                    "about 1,100 requests per principal an hour) or ARM's bucket "
+                    "(x-ms-ratelimit-remaining-subscription-reads, v2), each count read against the "
+                    "largest seen: the connection's max_reads_per_second while 90 % or more is left, the "
+                    "floor (0.1 reads/s) at 30 % or less, in proportion in between, so processes reading "
+                    "as one identity share the budget without a coordination service. Before any answer "
+                    "the pace is 0.5 reads/s; an answer without a count keeps the pace; a 429's "
+                    "Retry-After holds every read of that subscription and provider in the process. "
+                    "False keeps every process at max_reads_per_second (a Retry-After still holds it)."
+                ),
+                "version_added": "0.1.0",
+                "type": "boolean",
+                "example": "False",
+                "default": "True",
+            },
+            "vault_lists": {
+                "description": (
+                    "Let the waits in a triggerer on the protected items (or jobs) of one vault be served "
+                    "by the vault's paged list whenever it costs fewer requests than a read per waited "
+                    "item (one GET per resource a round either way). False: one GET per waited resource."
                 ),
                 "version_added": "0.1.0",
                 "type": "boolean",

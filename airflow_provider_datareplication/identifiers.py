@@ -200,6 +200,10 @@ class Status(Protocol):
         """Return the warnings attached to a success (logged, not raised)."""
 
 
+#: Where the triggers are (each kind of target names its own).
+_TRIGGERS = "airflow_provider_datareplication.triggers.data_replication."
+
+
 class Target(Protocol):
     """What a task reads: the request's URL, how to name it in messages, its status model."""
 
@@ -207,6 +211,9 @@ class Target(Protocol):
     status_model: ClassVar[type[Any]]
     listing: ClassVar[Listing | None]
     gone_on_404: ClassVar[bool]
+    running_on_202: ClassVar[bool]
+    trigger: ClassVar[str]
+    failure_error: ClassVar[str]
 
     @property
     def subscription_id(self) -> str: ...
@@ -343,6 +350,12 @@ class _InVault:
     listing: ClassVar[Listing | None] = None
     #: A 404 means the target is gone (an empty status), once its vault is known to exist.
     gone_on_404: ClassVar[bool] = False
+    #: An HTTP 202 answer means it is still running (an operation-results URL while it runs).
+    running_on_202: ClassVar[bool] = False
+    #: The trigger that waits on this kind (named, not imported: it loads only when deferring).
+    trigger: ClassVar[str] = ""
+    #: The error a failure raises (a class of :mod:`~airflow_provider_datareplication.exceptions`).
+    failure_error: ClassVar[str] = "AzureDataReplicationOperationFailedError"
 
     subscription_id: str
     resource_group_name: str
@@ -406,6 +419,8 @@ class JobOperation(_InVault):
 
     kind: ClassVar[str] = "operation"
     status_model: ClassVar[type[Any]] = OperationStatus
+    running_on_202: ClassVar[bool] = True
+    trigger: ClassVar[str] = _TRIGGERS + "AzureDataReplicationOperationTrigger"
 
     job_name: str
     operation_id: str
@@ -489,6 +504,9 @@ class OperationUrl:
     status_model: ClassVar[type[Any]] = OperationStatus
     listing: ClassVar[Listing | None] = None
     gone_on_404: ClassVar[bool] = False
+    running_on_202: ClassVar[bool] = True
+    trigger: ClassVar[str] = _TRIGGERS + "AzureDataReplicationOperationTrigger"
+    failure_error: ClassVar[str] = "AzureDataReplicationOperationFailedError"
 
     operation_url: str
 
@@ -574,6 +592,8 @@ class VaultJob(_InVault):
 
     kind: ClassVar[str] = "job"
     status_model: ClassVar[type[Any]] = Job
+    trigger: ClassVar[str] = _TRIGGERS + "AzureDataReplicationJobTrigger"
+    failure_error: ClassVar[str] = "AzureDataReplicationJobFailedError"
     listing: ClassVar[Listing | None] = Listing(
         "jobs", "job_name", newest_first=True, complete_when_running=True
     )
@@ -610,6 +630,8 @@ class ProtectedItem(_InVault):
 
     kind: ClassVar[str] = "protected_item"
     status_model: ClassVar[type[Any]] = ProtectedItemStatus
+    trigger: ClassVar[str] = _TRIGGERS + "AzureDataReplicationProtectedItemTrigger"
+    failure_error: ClassVar[str] = "AzureDataReplicationProtectedItemFailedError"
     listing: ClassVar[Listing | None] = Listing("protectedItems", "protected_item_name")
     gone_on_404: ClassVar[bool] = True
 

@@ -40,14 +40,6 @@ if TYPE_CHECKING:
     from airflow_provider_datareplication.hooks.data_replication import AzureDataReplicationHook
     from airflow_provider_datareplication.identifiers import Status, Target
 
-_TRIGGERS = "airflow_provider_datareplication.triggers.data_replication"
-#: The trigger that waits on each kind of target (named, not imported: it loads only when deferring).
-TRIGGERS = {
-    "operation": f"{_TRIGGERS}.AzureDataReplicationOperationTrigger",
-    "job": f"{_TRIGGERS}.AzureDataReplicationJobTrigger",
-    "protected_item": f"{_TRIGGERS}.AzureDataReplicationProtectedItemTrigger",
-}
-
 
 class AzureDataReplicationTaskMixin(BaseOperator):
     """
@@ -140,7 +132,7 @@ class AzureDataReplicationTaskMixin(BaseOperator):
         """
         import importlib
 
-        module, _, name = TRIGGERS[target.kind].rpartition(".")
+        module, _, name = target.trigger.rpartition(".")
         trigger = getattr(importlib.import_module(module), name)(
             **target.to_dict(),
             azure_data_replication_conn_id=self.azure_data_replication_conn_id,
@@ -181,13 +173,15 @@ class AzureDataReplicationTaskMixin(BaseOperator):
         # The message is already complete; the error's own fields are not needed again.
         raise error_class(message)
 
-    def judge(self, status: Status, what: str, *, kind: str, raise_on_failure: bool = True) -> dict[str, Any]:
+    def judge(
+        self, status: Status, what: str, *, failure: str, raise_on_failure: bool = True
+    ) -> dict[str, Any]:
         """
         Return an ended target's body for XCom (its warnings logged), or raise its failure.
 
         :param status: The final status.
         :param what: The target, described for messages.
-        :param kind: Its kind (which error a failure raises).
+        :param failure: The error a failure raises (its kind's ``failure_error``).
         :param raise_on_failure: Raise a failure (else hand it to XCom like a success).
         """
         from airflow_provider_datareplication.exceptions import failure_error
@@ -197,7 +191,7 @@ class AzureDataReplicationTaskMixin(BaseOperator):
         if status.succeeded or not raise_on_failure:
             self.log.info("%s ended %s", what, status.state)
             return status.to_dict()
-        raise failure_error(kind, what, status)
+        raise failure_error(failure, what, status)
 
     def status_from_event(self, body: dict[str, Any]) -> Status:
         """

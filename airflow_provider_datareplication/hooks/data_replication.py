@@ -115,7 +115,7 @@ def read_status(status_code: int, headers: Any, body: bytes, target: Target) -> 
     :param body: The raw body.
     :param target: What was read (its kind, and its name for messages).
     """
-    running = status_code == 202 and target.kind == "operation"
+    running = status_code == 202 and target.running_on_202
     if status_code != 200 and not running:
         raise answer_error(status_code, headers, body, what=target.describe())
     parsed = json_object(body) if body.strip() or not running else {}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from airflow_provider_datareplication.actions import create_item, delete_item, planned_failover
 from airflow_provider_datareplication.arguments import as_bool, as_bool_or_template, check_wait
+from airflow_provider_datareplication.identifiers import VaultJob
 from airflow_provider_datareplication.job import Job
 from airflow_provider_datareplication.mixins import (
     AzureDataReplicationTaskMixin,
@@ -233,16 +234,16 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
                 return None
             self._job_name = job.job_name
             if status is not None and done:
-                return self.judge(status, job.describe(), kind=job.kind)
+                return self.judge(status, job.describe(), failure=job.failure_error)
             if status is not None and not self.wait_for_termination:
                 self.log.info("%s is %s", job.describe(), status.state)
                 return status.to_dict()
             if status is not None and status.is_terminal:  # work found under way has ended since
-                return self.judge(status, job.describe(), kind=job.kind)
+                return self.judge(status, job.describe(), failure=job.failure_error)
             if self.deferrable:
                 self.defer_wait(job, poll_interval=self.check_interval, timeout=self.timeout)
             status = self.hook.wait_for(job, check_interval=self.check_interval, timeout=self.timeout)
-            return self.judge(status, job.describe(), kind=job.kind)
+            return self.judge(status, job.describe(), failure=job.failure_error)
         finally:
             self.close_hook()
 
@@ -395,7 +396,7 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
         """Judge the job the trigger waited on."""
         try:
             status, what = self.wait_ended(context, event)
-            return self.judge(status, what, kind="job")
+            return self.judge(status, what, failure=VaultJob.failure_error)
         finally:
             self.close_hook()
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_datareplication.arguments import as_bool, check_wait, templated
 from airflow_provider_datareplication.mixins import (
-    TRIGGERS,
     AzureDataReplicationTaskMixin,
     JobTaskMixin,
     OperationTaskMixin,
@@ -83,7 +82,9 @@ class AzureDataReplicationBaseSensor(AzureDataReplicationTaskMixin, BaseSensorOp
 
     def judge_end(self, status: Status, what: str) -> dict[str, Any]:
         """Judge the target's end by the sensor's ``raise_on_failure``."""
-        return self.judge(status, what, kind=self.target_class.kind, raise_on_failure=self.raise_on_failure)
+        return self.judge(
+            status, what, failure=self.target_class.failure_error, raise_on_failure=self.raise_on_failure
+        )
 
     def execute(self, context: Context) -> Any:
         """Wait in the worker (poke, reschedule), or check once and defer to the triggerer."""
@@ -223,7 +224,7 @@ class AzureDataReplicationBaseSensor(AzureDataReplicationTaskMixin, BaseSensorOp
 
         self.start_from_trigger = True
         self.start_trigger_args = StartTriggerArgs(
-            trigger_cls=TRIGGERS[self.target_class.kind],
+            trigger_cls=self.target_class.trigger,
             trigger_kwargs={**kwargs, **self.trigger_settings(), "poll_interval": self.poke_interval},
             next_method="execute_complete",
             next_kwargs=None,
