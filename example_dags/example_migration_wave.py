@@ -15,6 +15,10 @@ For every server of the wave (a mapped task group, one per server, each going at
    recovery side);
 5. ``complete_migration``: remove the protected item, which completes the migration.
 
+Then, whatever each server's steps came to, ``wave_status`` lists every protected item left in the
+vault (one read of the vault's list, page by page) as a table in its log and as rows in its XCom:
+a server that stopped on the way shows where it stands, its health and its job.
+
 Every step is safe to retry: work already under way is waited on, work already done is reported,
 never started twice; work of this run that failed fails the step, and is not sent again. Run it with
 the ``servers`` param: each server's protected item name and the ``properties`` of its
@@ -31,6 +35,7 @@ from typing import Any
 from airflow_provider_datareplication.operators.data_replication import (
     AzureDataReplicationCreateProtectedItemOperator,
     AzureDataReplicationDeleteProtectedItemOperator,
+    AzureDataReplicationListProtectedItemsOperator,
     AzureDataReplicationPlannedFailoverOperator,
 )
 from airflow_provider_datareplication.sensors.data_replication import AzureDataReplicationProtectedItemSensor
@@ -195,7 +200,10 @@ def example_azure_data_replication_migration_wave():
         skip >> properties
         skip >> enable >> ready >> migrate >> check_migrated_server(protected_item_name) >> complete
 
-    migrate_server.expand(protected_item_name=servers())
+    wave = migrate_server.expand(protected_item_name=servers())
+    wave >> AzureDataReplicationListProtectedItemsOperator(
+        task_id="wave_status", vault_name=vault, trigger_rule="all_done"
+    )
 
 
 example_azure_data_replication_migration_wave()

@@ -33,6 +33,7 @@ from airflow_provider_datareplication.identifiers import (
     JobOperation,
     OperationUrl,
     ProtectedItem,
+    ReplicationVault,
     Target,
     VaultJob,
     job_name_from_operation_url,
@@ -46,7 +47,7 @@ from airflow_provider_datareplication.pipeline import (
 from airflow_provider_datareplication.version_compat import BaseHook
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Iterable, Iterator
     from types import TracebackType
 
     from azure.core import AsyncPipelineClient, PipelineClient
@@ -148,6 +149,24 @@ def read_page(status_code: int, headers: Any, body: bytes, what: str) -> dict[st
             f"Listing {what} came back HTTP 200 without a JSON object", request_ids=request_ids_from(headers)
         )
     return page
+
+
+def protected_items_of(vault: ReplicationVault) -> str:
+    """Name a vault's protected item list, for messages."""
+    return f"the protected items of {vault.describe()}"
+
+
+def listed_items(entries: Iterable[dict[str, Any]]) -> list[ProtectedItemStatus]:
+    """
+    Return a protected item list's entries as items (an entry without ``properties`` is left out).
+
+    :param entries: The list's entries, every page's.
+    """
+    from airflow_provider_datareplication.protected_item import ProtectedItemStatus
+
+    return [
+        ProtectedItemStatus.from_dict(entry) for entry in entries if isinstance(entry.get("properties"), dict)
+    ]
 
 
 #: ARM error codes of a 404 that says a parent of the resource is missing (in words), not the resource.
@@ -659,14 +678,52 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
 
         :param item: Whose vault (its api-version too).
         """
-        connection = self.connection
-        url: str | None = item.jobs_url(connection.resource_manager_url)
-        while url:
-            what = f"the jobs of vault {item.vault_name!r}"
-            status_code, headers, body = self._send(url, what, item.subscription_id)
-            page = read_page(status_code, headers, body, what)
+        url = item.jobs_url(self.connection.resource_manager_url)
+        yield from self._entries(url, f"the jobs of vault {item.vault_name!r}", item.subscription_id)
+
+    def _entries(self, url: str, what: str, subscription_id: str) -> Iterator[dict[str, Any]]:
+        """
+        Yield the entries of a list, page after page (``nextLink``), each page a paced read.
+
+        :param url: The first page's URL.
+        :param what: What is listed, for messages.
+        :param subscription_id: The subscription its reads are counted under.
+        """
+        resource_manager_url = self.connection.resource_manager_url
+        page_url: str | None = url
+        while page_url:
+            page = read_page(*self._send(page_url, what, subscription_id), what)
             yield from (entry for entry in page.get("value") or [] if isinstance(entry, dict))
-            url = next_page(page, connection.resource_manager_url)
+            page_url = next_page(page, resource_manager_url)
+
+    def list_protected_items(
+        self,
+        *,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> list[ProtectedItemStatus]:
+        """
+        Read every protected item of a vault ("Protected Item - List"), every page; each page a paced read.
+
+        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
+        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
+        :param subscription_id: Defaults to the connection's ``subscriptionId``.
+        :param api_version: The api-version (``2024-09-01``, ``2026-05-01``).
+        :raises ValueError: A parameter breaks Azure's rules (nothing is sent).
+        :raises AzureDataReplicationError: Reading the list failed (typed by cause; a missing vault
+            is not found).
+        """
+        vault = self.resolve(
+            ReplicationVault,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+        url = vault.protected_items_url(self.connection.resource_manager_url)
+        return listed_items(self._entries(url, protected_items_of(vault), vault.subscription_id))
 
     def start(self, item: ProtectedItem, action: ItemAction) -> StartedWork:
         """
@@ -875,6 +932,29 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             page = read_page(*await self._send(page_url, what, subscription_id), what)
             yield page
             page_url = next_page(page, connection.resource_manager_url)
+
+    async def list_protected_items(
+        self,
+        *,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> list[ProtectedItemStatus]:
+        """Read every protected item of a vault, every page, as the sync hook's, awaited."""
+        vault = await self.resolve(
+            ReplicationVault,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+        connection = await self.get_async_connection_settings()
+        url, what = vault.protected_items_url(connection.resource_manager_url), protected_items_of(vault)
+        entries: list[dict[str, Any]] = []
+        async for page in self.list_pages(url, what, vault.subscription_id):
+            entries.extend(entry for entry in page.get("value") or [] if isinstance(entry, dict))
+        return listed_items(entries)
 
     async def resolve(self, target_class: type[T], **names: Any) -> T:
         """Name a target, as the sync hook's; the connection is read with Airflow's async API."""

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from airflow_provider_datareplication.actions import create_item, delete_item, planned_failover
 from airflow_provider_datareplication.arguments import as_bool, as_bool_or_template, check_wait
+from airflow_provider_datareplication.identifiers import JOB_API_VERSION, ReplicationVault
 from airflow_provider_datareplication.job import Job
 from airflow_provider_datareplication.mixins import (
     AzureDataReplicationTaskMixin,
+    InVaultTaskMixin,
     JobTaskMixin,
     OperationTaskMixin,
     ProtectedItemTaskMixin,
@@ -104,6 +106,45 @@ class AzureDataReplicationJobStatusOperator(JobTaskMixin, AzureDataReplicationBa
     :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
     :param azure_data_replication_conn_id: The Airflow connection (templated).
     """
+
+
+class AzureDataReplicationListProtectedItemsOperator(InVaultTaskMixin):
+    """
+    Push one row per protected item (server) of a vault to XCom, and log them as a table: a wave's state.
+
+    Reads the vault's list ("Protected Item - List", every page; never one read per item) once.
+    Each row (``return_value``, a list) holds the item, its source VM's name, ``protectionState``,
+    the replication's progress in percent (a resynchronization's while one runs), its
+    ``replicationHealth`` and first health error, its ``allowedJobs``, and its current job (else
+    the newest last job it names) with that job's state. It reports and does not judge: a failed
+    item is a row like any other.
+
+    :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
+    :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
+    :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
+    :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
+    :param azure_data_replication_conn_id: The Airflow connection (templated).
+    """
+
+    target_class = ReplicationVault
+    template_fields: tuple[str, ...] = (*ReplicationVault.task_parameters(), "azure_data_replication_conn_id")
+
+    def __init__(self, *, api_version: str = JOB_API_VERSION, **kwargs: Any) -> None:
+        self.api_version = api_version
+        super().__init__(**kwargs)
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        """Read the vault's list; the rows are the ``return_value`` XCom."""
+        from airflow_provider_datareplication.protected_item import format_table
+
+        try:
+            vault = cast("ReplicationVault", self.target)
+            self.remember_portal_link(context, vault)
+            rows = [item.row() for item in self.hook.list_protected_items(**vault.to_dict())]
+            self.log.info("%d protected item(s) in %s:\n%s", len(rows), vault.describe(), format_table(rows))
+            return rows
+        finally:
+            self.close_hook()
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,8 @@ def test_the_migration_wave_migrates_every_server_once_and_a_second_run_sends_no
         assert writes == ["PUT", "POST", "DELETE"], (name, writes)
         assert emulator.protected_item(name) is None
     assert "running in Azure" in result.stdout + result.stderr  # the check task's own line
+    # The wave ends with its table: every item was removed on completing its migration.
+    assert "0 protected item(s) in vault 'vault1'" in result.stdout + result.stderr
 
     # A second run: every server has migrated (its VM runs on the target, its item is gone), so each
     # is skipped before anything is sent.
