@@ -21,6 +21,8 @@ UNTIL = ("ready_to_migrate", "migrated", "removed")
 FAILOVER_JOBS = ("PlannedFailover", "Restart")
 #: ``allowedJobs`` entry that lets an item be removed.
 REMOVAL_JOB = "DisableProtection"
+#: ``allowedJobs`` entry of an item failed over (its migration is to be completed).
+COMMIT_JOB = "CommitFailover"
 #: Job states of a job still running (ARM compares them case-insensitively).
 RUNNING_JOB_STATES = frozenset({"pending", "started", "cancelling", "inprogress", "notstarted"})
 #: Progress percentages in ``customProperties``, and how a log line names them.
@@ -216,6 +218,9 @@ PLANNED_FAILOVER = Scenario(
     "PlannedFailover", "planned failover", ("Planned failover",), FAILING_OVER, "lastFailedPlannedFailoverJob"
 )
 DISABLE_PROTECTION = Scenario("DisableProtection", "removal", ("Delete protected item",), REMOVING)
+#: Recorded: the job of a ``PATCH`` is "Update protected item"; the item's state does not change
+#: while it runs (no phase is this one). Its ``scenarioName`` is assumed.
+UPDATE_PROTECTED_ITEM = Scenario("UpdateProtectedItem", "update", ("Update protected item",), "updating")
 
 
 def job_is_on_item(job: Any, item_id: str, item_name: str) -> bool:

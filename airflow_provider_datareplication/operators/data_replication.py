@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from airflow_provider_datareplication.actions import create_item, delete_item, planned_failover
+from airflow_provider_datareplication.actions import create_item, delete_item, planned_failover, update_item
 from airflow_provider_datareplication.arguments import as_bool, as_bool_or_template, check_wait
 from airflow_provider_datareplication.identifiers import JOB_API_VERSION, ReplicationVault
 from airflow_provider_datareplication.job import Job
@@ -23,6 +23,7 @@ from airflow_provider_datareplication.mixins import (
     ProtectedItemTaskMixin,
 )
 from airflow_provider_datareplication.protected_item import (
+    COMMIT_JOB,
     DISABLE_PROTECTION,
     ENABLE_PROTECTION,
     FAILING_OVER,
@@ -30,6 +31,7 @@ from airflow_provider_datareplication.protected_item import (
     PLANNED_FAILOVER,
     REMOVAL_JOB,
     REMOVING,
+    UPDATE_PROTECTED_ITEM,
     job_is_on_item,
     job_is_running,
     job_started,
@@ -648,6 +650,162 @@ class AzureDataReplicationDeleteProtectedItemOperator(AzureDataReplicationBasePr
                 item, "a removal needs DisableProtection among its allowed jobs (or force_delete)"
             )
         return Plan(delete_item(force_delete=self.force_delete))
+
+
+#: The update operator's parameters that change the server, as its ``__init__`` takes them.
+_UPDATES = (
+    "target_vm_cpu_cores",
+    "target_vm_ram_mb",
+    "is_dynamic_memory_enabled",
+    "dynamic_memory_config",
+    "nics",
+    "os_type",
+    "target_vm_security_option",
+)
+
+
+class AzureDataReplicationUpdateProtectedItemOperator(AzureDataReplicationBaseProtectedItemOperator):
+    """
+    Change a replicating server before its cut-over (CPU, memory, NICs, OS type...), then wait on the job.
+
+    As ``Set-AzMigrateLocalServerReplication`` does: reads the item, refuses unless its
+    ``allowedJobs`` has ``DisableProtection`` (initial replication has begun) and not
+    ``CommitFailover`` (the migration is not done), checks CPU cores (1 to 64), memory (512 MB to
+    1 TB for a Hyper-V generation 1 VM, 32 MB to 12 TB otherwise) and dynamic memory (the minimum
+    at most, the maximum at least the target memory; the buffer 5 to 2000 %), the NICs (each among
+    the discovered machine's, read at the item's ``fabricDiscoveryMachineId``, none twice, a network
+    for each ``SelectedByUser``), then sends ``PATCH .../protectedItems/{item}`` with the
+    ``customProperties`` update model of the item's ``instanceType``: only the fields given, never
+    ``hyperVGeneration`` (it cannot change). Dynamic memory turned on without a configuration takes
+    the item's, else the cmdlet's default (1 GB or less, 1 TB or more, 20 %). The job the answer
+    names ("Update protected item") is waited on as the other operators do: an update of this
+    attempt under way is waited on, one ended is judged and not sent again. ``return_value`` is the
+    job's body; the keys ``job_name`` and ``operation_url`` name the job and its operation.
+
+    :param protected_item_name: The protected item to change (templated).
+    :param target_vm_cpu_cores: The target VM's CPU cores (templated).
+    :param target_vm_ram_mb: The target VM's memory in MB (templated).
+    :param is_dynamic_memory_enabled: Dynamic memory on or off (templated: ``true``/``false`` once rendered).
+    :param dynamic_memory_config: ``{"minimumMemoryInMegaBytes", "maximumMemoryInMegaBytes",
+        "targetMemoryBufferPercentage"}`` (templated); needs dynamic memory on.
+    :param nics: The NICs to include, in the service's words (templated): each ``nicId``,
+        ``targetNetworkId`` (logical network), optionally ``testNetworkId`` (defaults to the target
+        one) and ``selectionTypeForFailover`` (``SelectedByUser``, the default, or ``NotSelected``).
+    :param os_type: ``WindowsGuest`` or ``LinuxGuest`` (templated).
+    :param target_vm_security_option: ``None``, ``SecureBootEnabled`` or ``TrustedLaunch``
+        (templated); a generation 1 VM takes ``None`` only.
+    :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
+    :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
+    :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
+    :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
+    :param azure_data_replication_conn_id: The Airflow connection (templated).
+    :param wait_for_termination: Wait until the job has ended (else return after starting it).
+    :param check_interval: Seconds between reads of the job while waiting (templated).
+    :param timeout: Seconds to wait at most (default 7 days; templated); the job goes on in Azure after that.
+    :param deferrable: Wait in the triggerer instead of a worker slot; defaults to
+        ``[operators] default_deferrable``.
+    """
+
+    scenario = UPDATE_PROTECTED_ITEM
+    template_fields: tuple[str, ...] = (
+        *AzureDataReplicationBaseProtectedItemOperator.template_fields,
+        *_UPDATES,
+    )
+    template_fields_renderers = {"dynamic_memory_config": "json", "nics": "json"}
+
+    def __init__(
+        self,
+        *,
+        protected_item_name: str,
+        target_vm_cpu_cores: int | None = None,
+        target_vm_ram_mb: int | None = None,
+        is_dynamic_memory_enabled: bool | None = None,
+        dynamic_memory_config: dict[str, Any] | None = None,
+        nics: list[dict[str, Any]] | None = None,
+        os_type: str | None = None,
+        target_vm_security_option: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_datareplication.azure_local import check_update_arguments
+
+        given = {
+            "target_vm_cpu_cores": target_vm_cpu_cores,
+            "target_vm_ram_mb": target_vm_ram_mb,
+            "is_dynamic_memory_enabled": is_dynamic_memory_enabled,
+            "dynamic_memory_config": dynamic_memory_config,
+            "nics": nics,
+            "os_type": os_type,
+            "target_vm_security_option": target_vm_security_option,
+        }
+        if all(value is None for value in given.values()):
+            raise ValueError(f"nothing to update: give at least one of {', '.join(_UPDATES)}")
+        checked = check_update_arguments(given)
+        self.target_vm_cpu_cores: Any = checked["target_vm_cpu_cores"]
+        self.target_vm_ram_mb: Any = checked["target_vm_ram_mb"]
+        self.is_dynamic_memory_enabled: Any = checked["is_dynamic_memory_enabled"]
+        self.dynamic_memory_config: Any = checked["dynamic_memory_config"]
+        self.nics: Any = checked["nics"]
+        self.os_type: Any = checked["os_type"]
+        self.target_vm_security_option: Any = checked["target_vm_security_option"]
+        super().__init__(protected_item_name=protected_item_name, **kwargs)
+
+    def check_arguments(self) -> None:
+        """Check the rendered arguments by themselves (the item's own limits come once it is read)."""
+        from airflow_provider_datareplication.azure_local import check_update_arguments
+
+        super().check_arguments()
+        for name, value in check_update_arguments({name: getattr(self, name) for name in _UPDATES}).items():
+            setattr(self, name, value)
+
+    def plan(self, item: ProtectedItemStatus | None, job: dict[str, Any] | None) -> Plan:
+        """Update an item that allows it (the cmdlet's rule); wait on this attempt's update or judge it."""
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationActionRefusedError
+
+        if item is None:
+            raise AzureDataReplicationActionRefusedError(f"Not sent: there is no {self.target.describe()}")
+        if (followed := self.follow(job)) is not None:
+            return followed
+        if REMOVAL_JOB not in item.allowed_jobs or COMMIT_JOB in item.allowed_jobs:
+            raise self.refuse(
+                item,
+                "an update needs DisableProtection and not CommitFailover among its allowed jobs, as "
+                "Set-AzMigrateLocalServerReplication's (initial replication has begun, the migration is "
+                "not complete)",
+            )
+        return Plan(update_item(self.update_properties(item)))
+
+    def update_properties(self, item: ProtectedItemStatus) -> dict[str, Any]:
+        """
+        Build the ``customProperties`` to send for the item as it is (its machine read for ``nics``).
+
+        :param item: The item.
+        """
+        from airflow_provider_datareplication.azure_local import (
+            OFFAZURE_API_VERSION,
+            update_custom_properties,
+        )
+
+        custom = item.custom_properties
+        machine_nic_ids = None
+        if self.nics is not None:
+            machine_id = custom.get("fabricDiscoveryMachineId")
+            machine = (
+                self.hook.get_resource(str(machine_id), api_version=OFFAZURE_API_VERSION)
+                if machine_id
+                else None
+            )
+            if machine is None:
+                raise self.refuse(
+                    item, f"its discovered machine {machine_id!r} was not found, to check nics against"
+                )
+            adapters = (machine.get("properties") or {}).get("networkAdapters") or []
+            machine_nic_ids = [str(nic.get("nicId")) for nic in adapters if isinstance(nic, dict)]
+        try:
+            return update_custom_properties(
+                custom, **{name: getattr(self, name) for name in _UPDATES}, machine_nic_ids=machine_nic_ids
+            )
+        except ValueError as err:
+            raise self.refuse(item, str(err)) from None
 
 
 #: What the service requires of a new item's ``properties``, by path.
