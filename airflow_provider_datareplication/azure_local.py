@@ -9,6 +9,9 @@ parameter, before anything is sent. Standard library only: DAG parsing imports t
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_datareplication.arguments import as_bool, templated
@@ -319,3 +322,426 @@ def update_custom_properties(
             "dynamic_memory_config, nics, os_type or target_vm_security_option"
         )
     return update
+
+
+# -- enabling replication from a discovered machine (New-AzMigrateLocalServerReplication) ---------
+
+#: The Migrate project's solutions the cmdlet reads (``$AzMigrateSolutions``).
+DATA_REPLICATION_SOLUTION = "Servers-Migration-ServerMigration_DataReplication"
+DISCOVERY_SOLUTION = "Servers-Discovery-ServerDiscovery"
+#: The api-versions of the cmdlet's reads (Az.Migrate's generated clients; ``$ApiVersions``).
+MIGRATE_API_VERSION = "2018-09-01-preview"
+DATA_REPLICATION_API_VERSION = "2024-09-01"
+AZURE_STACK_HCI_API_VERSION = "2021-09-01-preview"
+RESOURCE_GRAPH_API_VERSION = "2021-03-01"
+#: ``$FabricInstanceTypes``: the source fabric's instance type, by the item's; the target's.
+SOURCE_FABRIC_TYPES = {"HyperVToAzStackHCI": "HyperVMigrate", "VMwareToAzStackHCI": "VMwareMigrate"}
+TARGET_FABRIC_TYPE = "AzStackHCI"
+#: ``$RunAsAccountCredentialTypes``: the run-as account the source site's appliance uses.
+RUN_AS_CREDENTIAL_TYPES = {"HyperVToAzStackHCI": "HyperVFabric", "VMwareToAzStackHCI": "VMwareFabric"}
+#: ``$RAMConfig.MinTargetMemoryInMB``: a discovered machine's memory is taken as at least this.
+MIN_TARGET_MEMORY_MB = 1024
+#: ``$PowerStatus``: a source powered off.
+POWERED_OFF = ("off", "poweroff")
+_VALIDATION = (
+    "Replication could not be initiated. Please ensure the necessary changes are made, and allow up to "
+    "30 minutes before re-trying."
+)
+#: ``$VmReplicationValidationMessages``.
+VM_POWERED_OFF = f"The VM is currently powered off. {_VALIDATION}"
+ALREADY_IN_REPLICATION = f"The VM is already in replication. {_VALIDATION}"
+INTEGRATION_SERVICES_NOT_RUNNING = f"Hyper-V Integration Services are not running on VM. {_VALIDATION}"
+NOT_HIGHLY_AVAILABLE = f"The VM is not highly available. {_VALIDATION}"
+#: ``$ArcResourceBridgeValidationMessages``.
+BRIDGE_NOT_RUNNING = (
+    "Arc Resource Bridge is offline. To continue, bring the Arc Resource Bridge online. Wait a few "
+    "minutes for the status to update and retry."
+)
+NO_CLUSTERS = "There are no Azure Local clusters found in the selected resource group."
+#: ``IsReservedOrTrademarked`` (Helper/CommonHelper.ps1): names a VM or disk cannot be.
+RESERVED_WORDS = frozenset(
+    {
+        "ACCESS",
+        "APP_CODE",
+        "APP_THEMES",
+        "APP_DATA",
+        "APP_GLOBALRESOURCES",
+        "APP_LOCALRESOURCES",
+        "APP_WEBREFERENCES",
+        "APP_BROWSERS",
+        "AZURE",
+        "BING",
+        "BIZSPARK",
+        "BIZTALK",
+        "CORTANA",
+        "DIRECTX",
+        "DOTNET",
+        "DYNAMICS",
+        "EXCEL",
+        "EXCHANGE",
+        "FOREFRONT",
+        "GROOVE",
+        "HOLOLENS",
+        "HYPERV",
+        "KINECT",
+        "LYNC",
+        "MSDN",
+        "O365",
+        "OFFICE",
+        "OFFICE365",
+        "ONEDRIVE",
+        "ONENOTE",
+        "OUTLOOK",
+        "POWERPOINT",
+        "SHAREPOINT",
+        "SKYPE",
+        "VISIO",
+        "VISUALSTUDIO",
+    }
+)
+#: The cmdlet's target VM name rule.
+_VM_NAME = re.compile(r"^[^_\W][a-zA-Z0-9\-]{0,63}(?<![-._])$")
+#: The fields of a disk of ``disksToInclude`` (the Hyper-V and VMware ``...ToAzStackHCIDiskInput``).
+DISK_FIELDS = (
+    "diskId",
+    "storageContainerId",
+    "isDynamic",
+    "diskSizeGB",
+    "diskFileFormat",
+    "isOsDisk",
+    "diskBlockSize",
+    "diskLogicalSectorSize",
+    "diskPhysicalSectorSize",
+    "diskIdentifier",
+    "diskController",
+)
+
+
+def arc_resource_bridge_query(cluster_id: str) -> str:
+    """
+    Return the Resource Graph query the cmdlet sends for a cluster's Arc resource bridge.
+
+    ``GetARGQueryForArcResourceBridge``'s text, the cluster's id in it.
+
+    :param cluster_id: The Azure Local cluster's id (the target fabric's ``cluster.resourceName``).
+    """
+    quoted = cluster_id.replace("'", "''")
+    return (
+        "resources | where type == 'microsoft.extendedlocation/customlocations'\n"
+        "| mv-expand ClusterId = properties['clusterExtensionIds']\n"
+        "| extend ClusterId = toupper(tostring(ClusterId))\n"
+        "| extend CustomLocation = toupper(tostring(id))\n"
+        "| extend resourceBridgeID = toupper(tostring(properties['hostResourceId']))\n"
+        "| extend customLocationRegion = location\n"
+        "| join (\n"
+        "    kubernetesconfigurationresources\n"
+        "    | where type == 'microsoft.kubernetesconfiguration/extensions'\n"
+        f"    | where properties['ConfigurationSettings']['HCIClusterID'] =~ '{quoted}'\n"
+        "    | project ClusterId = id\n"
+        "    | extend ClusterId = toupper(tostring(ClusterId))\n"
+        ") on ClusterId\n"
+        "| join (\n"
+        "    resources\n"
+        "    | where type == 'microsoft.resourceconnector/appliances'\n"
+        "    | where properties['provisioningState'] == 'Succeeded'\n"
+        "    | extend statusOfTheBridge = properties['status']\n"
+        "    | extend resourceBridgeID = toupper(tostring(id))\n"
+        ") on resourceBridgeID\n"
+    )
+
+
+def is_reserved_or_trademarked(value: str) -> bool:
+    """
+    Whether a name is, or holds, a word Azure reserves (``IsReservedOrTrademarked``).
+
+    :param value: A VM's or a disk's name.
+    """
+    upper = value.upper()
+    return (
+        upper.startswith(("LOGIN", "XBOX"))
+        or "MICROSOFT" in upper
+        or "WINDOWS" in upper
+        or upper in RESERVED_WORDS
+    )
+
+
+def check_target_vm_name(value: Any, name: str = "target_vm_name") -> str:
+    """
+    Return a target VM name checked by the cmdlet's rules (1 to 64 characters, its pattern, no reserved word).
+
+    :param value: The name.
+    :param name: The parameter, for the message.
+    """
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        raise ValueError(f"{name}: the target virtual machine name must be between 1 and 64 characters long.")
+    if not _VM_NAME.match(value):
+        raise ValueError(
+            f"{name}: the target virtual machine name must begin with a letter or number, and can contain "
+            "only letters, numbers, or hyphens(-). The names cannot contain special characters "
+            "\\/\"[]:|<>+=;,?*@&, whitespace, or begin with '_' or end with '.' or '-'."
+        )
+    if is_reserved_or_trademarked(value):
+        raise ValueError(
+            f"The target virtual machine name '{value}' or part of the name is a trademarked or "
+            "reserved word."
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class DiscoveredMachine:
+    """
+    A discovered machine's id, split as the cmdlet splits it.
+
+    :param machine_id: The id (``.../Microsoft.OffAzure/{HyperVSites|VMwareSites}/{site}/machines/{m}``).
+    """
+
+    machine_id: str
+
+    @property
+    def parts(self) -> list[str]:
+        """The id's segments."""
+        return self.machine_id.split("/")
+
+    @property
+    def subscription_id(self) -> str:
+        """The machine's subscription."""
+        return self.parts[2]
+
+    @property
+    def resource_group_name(self) -> str:
+        """The machine's resource group: the Migrate project's, and its vault's."""
+        return self.parts[4]
+
+    @property
+    def site_type(self) -> str:
+        """``HyperVSites`` or ``VMwareSites``."""
+        return self.parts[7]
+
+    @property
+    def site_id(self) -> str:
+        """The discovery site's id."""
+        return "/".join(self.parts[:9])
+
+    @property
+    def machine_name(self) -> str:
+        """The machine's name: the protected item's, by default."""
+        return self.parts[10]
+
+    @property
+    def instance_type(self) -> str:
+        """The replication's instance type (``HyperVToAzStackHCI`` or ``VMwareToAzStackHCI``)."""
+        return SITE_INSTANCE_TYPES[self.site_type.lower()]
+
+    @classmethod
+    def parse(cls, value: Any, name: str = "machine_id") -> DiscoveredMachine:
+        """
+        Check a discovered machine's id as the cmdlet does: its length, then its site type.
+
+        :param value: The id.
+        :param name: The parameter, for the message.
+        """
+        if (
+            not isinstance(value, str)
+            or len(value.split("/")) < 11
+            or not value.startswith("/subscriptions/")
+        ):
+            raise ValueError(f"Invalid machine ARM ID '{value}' ({name})")
+        machine = cls(value)
+        if machine.site_type.lower() not in SITE_INSTANCE_TYPES:
+            raise ValueError(
+                f"Site type is not supported. Site type '{machine.site_type}'. Check MachineId provided."
+            )
+        return machine
+
+
+def check_machine(machine: dict[str, Any], instance_type: str) -> list[str]:
+    """
+    Check a discovered machine as ``ValidateReplication`` does; return its warnings.
+
+    Raises for a source powered off, a Hyper-V VM whose integration services do not run, or one in a
+    cluster that is not highly available. (That it is not already replicating is checked by the
+    caller, which reads the vault.)
+
+    :param machine: The machine's body.
+    :param instance_type: The replication's instance type.
+    """
+    properties = machine.get("properties") or {}
+    if str(properties.get("powerStatus") or "").lower() in POWERED_OFF:
+        raise ValueError(VM_POWERED_OFF)
+    os_type = str((properties.get("operatingSystemDetails") or {}).get("osType") or "")
+    warnings = []
+    if instance_type == "HyperVToAzStackHCI":
+        os_name = (properties.get("guestOSDetails") or {}).get("osName")
+        if not os_type or (os_type.lower() == "otherguestfamily" and not os_name):
+            raise ValueError(INTEGRATION_SERVICES_NOT_RUNNING)
+        if properties.get("clusterId") and str(properties.get("highAvailability")) == "No":
+            raise ValueError(NOT_HIGHLY_AVAILABLE)
+    else:
+        tools = str(properties.get("vMwareToolsStatus") or "")
+        if tools == "NotRunning":
+            warnings.append(
+                "VMware Tools are not running on the VM. To preserve static IPs during migration, ensure "
+                "VMware Tools are running and wait up to 30 minutes for the system to detect the changes."
+            )
+        elif tools == "NotInstalled":
+            warnings.append(
+                "VMware Tools are not installed on the VM. To preserve static IPs during migration, install "
+                "VMware Tools and wait up to 30 minutes for the system to detect the changes."
+            )
+    if os_type.lower() not in ("windowsguest", "linuxguest"):
+        warnings.append(
+            "The VM OS type could not be identified. For custom Windows or Linux builds, set its OS type "
+            "(AzureDataReplicationUpdateProtectedItemOperator, os_type) before migration."
+        )
+    return warnings
+
+
+def appliance_sites(discovery_solution: dict[str, Any]) -> dict[str, str]:
+    """
+    Return the discovery solution's appliances and their sites (lower-cased names), V2 map then V3.
+
+    :param discovery_solution: The ``Servers-Discovery-ServerDiscovery`` solution's body.
+    """
+    import json
+
+    details = ((discovery_solution.get("properties") or {}).get("details") or {}).get("extendedDetails") or {}
+    v2, v3 = details.get("applianceNameToSiteIdMapV2"), details.get("applianceNameToSiteIdMapV3")
+    if v2 is None and v3 is None:
+        raise ValueError("Server Discovery Solution missing Appliance Details. Invalid Solution.")
+    sites: dict[str, str] = {}
+    for entry in json.loads(v2) if v2 else []:
+        sites[str(entry.get("ApplianceName")).lower()] = str(entry.get("SiteId"))
+    for entry in json.loads(v3) if v3 else []:
+        for appliance, value in entry.items():
+            sites[str(appliance).lower()] = str((value or {}).get("SiteId"))
+    return sites
+
+
+def check_appliances(sites: dict[str, str], source: str, target: str) -> None:
+    """
+    Check the two appliances as the cmdlet does: Hyper-V or VMware at the source, Hyper-V at the target.
+
+    :param sites: :func:`appliance_sites`.
+    :param source: The source appliance's name.
+    :param target: The target appliance's name.
+    """
+    source_site, target_site = sites.get(source.lower(), ""), sites.get(target.lower(), "")
+
+    def of(site: str, kind: str) -> bool:
+        return f"/microsoft.offazure/{kind}/" in site.lower()
+
+    if not (
+        of(target_site, "hypervsites") and (of(source_site, "hypervsites") or of(source_site, "vmwaresites"))
+    ):
+        raise ValueError(
+            f"Error encountered in matching the given source appliance name '{source}' and target appliance "
+            f"name '{target}'. Please verify the VM site type to be either for HyperV or VMware for both "
+            "source and target appliances, and the appliance names are correct."
+        )
+
+
+def default_disks(machine: dict[str, Any], instance_type: str, os_disk_id: str) -> list[dict[str, Any]]:
+    """
+    Every disk of the machine, the OS disk marked, as the cmdlet maps them by default (VHDX, dynamic).
+
+    :param machine: The machine's body.
+    :param instance_type: The replication's instance type.
+    :param os_disk_id: The OS disk (a Hyper-V disk's ``instanceId``, a VMware disk's ``uuid``).
+    """
+    key = "instanceId" if instance_type == "HyperVToAzStackHCI" else "uuid"
+    found = _machine_disks(machine, instance_type)
+    if os_disk_id not in found:
+        raise ValueError(
+            f"No Disk found with {key[0].upper() + key[1:]} {os_disk_id} from discovered machine disks."
+        )
+    _check_disk_name(found[os_disk_id])
+    return [
+        {
+            "diskId": disk_id,
+            "diskSizeGB": math.ceil(int(disk.get("maxSizeInBytes") or 0) / 2**30),
+            "diskFileFormat": "VHDX",
+            "isDynamic": True,
+            "isOsDisk": disk_id == os_disk_id,
+        }
+        for disk_id, disk in found.items()
+    ]
+
+
+def default_nics(
+    machine: dict[str, Any], network_id: str, test_network_id: str | None
+) -> list[dict[str, Any]]:
+    """
+    Every NIC of the machine onto one logical network, as the cmdlet maps them by default.
+
+    :param machine: The machine's body.
+    :param network_id: The logical network (``target_virtual_switch_id``).
+    :param test_network_id: The test one (defaults to ``network_id``).
+    """
+    return [
+        {
+            "nicId": nic.get("nicId"),
+            "targetNetworkId": network_id,
+            "testNetworkId": test_network_id or network_id,
+            "selectionTypeForFailover": SELECTED_BY_USER,
+        }
+        for nic in (machine.get("properties") or {}).get("networkAdapters") or []
+        if isinstance(nic, dict)
+    ]
+
+
+def check_disks(
+    value: Any, machine: dict[str, Any], instance_type: str, generation: str, name: str = "disks"
+) -> list[dict[str, Any]]:
+    """
+    Return the disks to include (the power-user mapping) checked as the cmdlet checks ``-DiskToInclude``.
+
+    :param value: The disks, in the service's words (``diskId``, ``diskSizeGB``, ``diskFileFormat``,
+        ``isDynamic``, ``isOsDisk``, ``diskPhysicalSectorSize``...).
+    :param machine: The machine's body.
+    :param instance_type: The replication's instance type.
+    :param generation: The target VM's Hyper-V generation.
+    :param name: The parameter, for the message.
+    """
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"Invalid {name}. At least one disk is required.")
+    if any(not isinstance(disk, dict) or not disk.get("diskId") for disk in value):
+        raise ValueError(f"{name} must be objects with diskId")
+    if len([disk for disk in value if disk.get("isOsDisk") is True]) != 1:
+        raise ValueError(f"Invalid {name}. One disk must be designated as the OS disk.")
+    found = _machine_disks(machine, instance_type)
+    key = "InstanceId" if instance_type == "HyperVToAzStackHCI" else "Uuid"
+    disks, seen = [], set()
+    for disk in value:
+        if unknown := sorted(set(disk) - set(DISK_FIELDS)):
+            raise ValueError(f"{name}: disk '{disk['diskId']}' has unknown fields {unknown}")
+        disk_id, file_format = str(disk["diskId"]), str(disk.get("diskFileFormat") or "")
+        if generation == "2" and file_format == "VHD":
+            raise ValueError(
+                f"VHD disks are not supported in Hyper-V Generation 2 VMs: disk '{disk_id}' in {name}."
+            )
+        if file_format == "VHD" and disk.get("diskPhysicalSectorSize") != 512:
+            raise ValueError(f"PhysicalSectorSize must be 512 for VHD format: disk '{disk_id}' in {name}.")
+        if disk_id not in found:
+            raise ValueError(f"No Disk found with {key} '{disk_id}' from discovered machine disks.")
+        _check_disk_name(found[disk_id])
+        if disk_id in seen:
+            raise ValueError(f"The disk id '{disk_id}' is already taken.")
+        seen.add(disk_id)
+        disks.append(dict(disk))
+    return disks
+
+
+def _machine_disks(machine: dict[str, Any], instance_type: str) -> dict[str, dict[str, Any]]:
+    key = "instanceId" if instance_type == "HyperVToAzStackHCI" else "uuid"
+    return {
+        str(disk.get(key)): disk
+        for disk in (machine.get("properties") or {}).get("disks") or []
+        if isinstance(disk, dict)
+    }
+
+
+def _check_disk_name(disk: dict[str, Any]) -> None:
+    name = str(disk.get("path") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    if is_reserved_or_trademarked(name):
+        raise ValueError(f"The disk name {name} or part of the name is a trademarked or reserved word.")

@@ -477,10 +477,37 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
     read); the keys ``job_name`` and ``operation_url`` name the job and its operation, whichever try
     started it.
 
-    :param protected_item_name: The protected item to create (templated).
-    :param properties: The item's ``properties`` as the service takes them (templated):
-        ``policyName``, ``replicationExtensionName`` and ``customProperties`` with its
+    The ``properties`` come from a discovered machine, as ``New-AzMigrateLocalServerReplication``
+    builds them (``machine_id`` and the inputs below: read and checked in the worker, nothing at
+    parse time; see the hook's ``resolve_replication``), or are given whole (``properties``), not
+    both. With ``machine_id`` the vault and its resource group are the Migrate project's, and
+    ``protected_item_name`` defaults to the machine's name (as the cmdlet's).
+
+    :param protected_item_name: The protected item to create (templated); with ``machine_id``,
+        defaults to the machine's name.
+    :param properties: Instead of a machine: the item's ``properties`` as the service takes them
+        (templated): ``policyName``, ``replicationExtensionName`` and ``customProperties`` with its
         ``instanceType`` (``HyperVToAzStackHCI``, ``VMwareToAzStackHCI``) and the scenario's fields.
+    :param machine_id: The discovered machine (``.../Microsoft.OffAzure/{HyperVSites|VMwareSites}/
+        {site}/machines/{machine}``; templated).
+    :param target_storage_path_id: The Azure Local storage path (``storageContainers``; templated).
+    :param target_resource_group_id: The resource group the VM lands in (templated).
+    :param target_vm_name: The VM's name on Azure Local (templated; the cmdlet's rules).
+    :param target_virtual_switch_id: The logical network every NIC goes to (templated; the default
+        mapping, with ``os_disk_id``).
+    :param os_disk_id: The OS disk: a Hyper-V disk's ``instanceId``, a VMware disk's ``uuid``
+        (templated).
+    :param source_appliance_name: The discovery appliance (templated).
+    :param target_appliance_name: The Azure Local appliance (templated).
+    :param target_test_virtual_switch_id: The test failover's logical network (default: the target's).
+    :param target_vm_cpu_cores: CPU cores, 1 to 64 (default: the machine's).
+    :param target_vm_ram_mb: Memory in MB (default: the machine's, at least 1 GB).
+    :param is_dynamic_memory_enabled: Dynamic memory (default: the machine's; off for VMware).
+    :param disks: The power-user mapping (with ``nics``, instead of ``os_disk_id`` and
+        ``target_virtual_switch_id``): each disk in the service's words (``diskId``, ``diskSizeGB``,
+        ``diskFileFormat``, ``isDynamic``, ``isOsDisk``...), one the OS disk.
+    :param nics: The power-user mapping's NICs (``nicId``, ``targetNetworkId``, optionally
+        ``testNetworkId``, ``selectionTypeForFailover``).
     :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
     :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
     :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
@@ -497,17 +524,110 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
     template_fields: tuple[str, ...] = (
         *AzureDataReplicationBaseProtectedItemOperator.template_fields,
         "properties",
+        "machine_id",
+        "target_storage_path_id",
+        "target_resource_group_id",
+        "target_vm_name",
+        "target_virtual_switch_id",
+        "os_disk_id",
+        "source_appliance_name",
+        "target_appliance_name",
+        "target_test_virtual_switch_id",
+        "target_vm_cpu_cores",
+        "target_vm_ram_mb",
+        "is_dynamic_memory_enabled",
+        "disks",
+        "nics",
     )
-    template_fields_renderers = {"properties": "json"}
+    template_fields_renderers = {"properties": "json", "disks": "json", "nics": "json"}
 
-    def __init__(self, *, properties: dict[str, Any], **kwargs: Any) -> None:
-        self.properties = properties
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        protected_item_name: str | None = None,
+        properties: dict[str, Any] | None = None,
+        machine_id: str | None = None,
+        target_storage_path_id: str | None = None,
+        target_resource_group_id: str | None = None,
+        target_vm_name: str | None = None,
+        target_virtual_switch_id: str | None = None,
+        os_disk_id: str | None = None,
+        source_appliance_name: str | None = None,
+        target_appliance_name: str | None = None,
+        target_test_virtual_switch_id: str | None = None,
+        target_vm_cpu_cores: int | None = None,
+        target_vm_ram_mb: int | None = None,
+        is_dynamic_memory_enabled: bool | None = None,
+        disks: list[dict[str, Any]] | None = None,
+        nics: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_datareplication.arguments import templated
+
+        given = {
+            "machine_id": machine_id,
+            "target_storage_path_id": target_storage_path_id,
+            "target_resource_group_id": target_resource_group_id,
+            "target_vm_name": target_vm_name,
+            "target_virtual_switch_id": target_virtual_switch_id,
+            "os_disk_id": os_disk_id,
+            "source_appliance_name": source_appliance_name,
+            "target_appliance_name": target_appliance_name,
+            "target_test_virtual_switch_id": target_test_virtual_switch_id,
+            "target_vm_cpu_cores": target_vm_cpu_cores,
+            "target_vm_ram_mb": target_vm_ram_mb,
+            "is_dynamic_memory_enabled": is_dynamic_memory_enabled,
+            "disks": disks,
+            "nics": nics,
+        }
+        check_machine_inputs(properties, protected_item_name, given)
+        if is_dynamic_memory_enabled is not None and not templated(is_dynamic_memory_enabled):
+            given["is_dynamic_memory_enabled"] = as_bool(
+                "is_dynamic_memory_enabled", is_dynamic_memory_enabled
+            )
+        self.properties: Any = properties
+        self.machine_id: Any = machine_id
+        for name, value in given.items():
+            setattr(self, name, value)
+        super().__init__(protected_item_name=cast("str", protected_item_name), **kwargs)
 
     def check_arguments(self) -> None:
-        """Check the rendered arguments, ``properties`` for what the service requires among them."""
+        """
+        Check the rendered arguments; with ``machine_id``, resolve the ``properties`` as the cmdlet does.
+
+        The resolution reads the machine, its project, the vault and the infrastructure (the hook's
+        :meth:`~airflow_provider_datareplication.hooks.data_replication.AzureDataReplicationHook.resolve_replication`)
+        and refuses, before anything is written, what the cmdlet refuses.
+        """
         super().check_arguments()
+        if self.machine_id is not None:
+            self._resolve_machine()
         check_properties(self.properties)
+
+    def _resolve_machine(self) -> None:
+        inputs = {name: getattr(self, name) for name in MACHINE_INPUTS}
+        if inputs["is_dynamic_memory_enabled"] is not None:
+            inputs["is_dynamic_memory_enabled"] = as_bool(
+                "is_dynamic_memory_enabled", inputs["is_dynamic_memory_enabled"]
+            )
+        replication = self.hook.resolve_replication(
+            **inputs, protected_item_name=self.protected_item_name, subscription_id=self.subscription_id
+        )
+        for warning in replication.warnings:
+            self.log.warning("%s: %s", self.machine_id, warning)
+        for name in ("vault_name", "resource_group_name"):
+            mine, project = getattr(self, name), getattr(replication, name)
+            if mine is not None and str(mine).lower() != project.lower():
+                raise ValueError(
+                    f"{name} {mine!r} is not the Migrate project's ({project!r}): a machine replicates to "
+                    "its project's vault (leave it out)"
+                )
+        self.properties = replication.properties
+        self.protected_item_name = replication.protected_item_name
+        self.vault_name = replication.vault_name
+        self.resource_group_name = replication.resource_group_name
+        self.subscription_id = replication.subscription_id
+        self.__dict__.pop("target", None)
 
     def plan(self, item: ProtectedItemStatus | None, job: dict[str, Any] | None) -> Plan:
         """Create the item unless it exists as asked; refuse one that differs, is failed or busy."""
@@ -806,6 +926,67 @@ class AzureDataReplicationUpdateProtectedItemOperator(AzureDataReplicationBasePr
             )
         except ValueError as err:
             raise self.refuse(item, str(err)) from None
+
+
+#: The create operator's machine inputs (``New-AzMigrateLocalServerReplication``'s), in its order.
+MACHINE_INPUTS = (
+    "machine_id",
+    "target_storage_path_id",
+    "target_resource_group_id",
+    "target_vm_name",
+    "target_virtual_switch_id",
+    "os_disk_id",
+    "source_appliance_name",
+    "target_appliance_name",
+    "target_test_virtual_switch_id",
+    "target_vm_cpu_cores",
+    "target_vm_ram_mb",
+    "is_dynamic_memory_enabled",
+    "disks",
+    "nics",
+)
+#: Those a machine's replication needs.
+_REQUIRED_MACHINE_INPUTS = MACHINE_INPUTS[1:4] + MACHINE_INPUTS[6:8]
+
+
+def check_machine_inputs(properties: Any, protected_item_name: Any, given: dict[str, Any]) -> None:
+    """
+    Check the create operator's choice: ``properties`` (with ``protected_item_name``) or a machine's inputs.
+
+    :param properties: The ``properties`` parameter.
+    :param protected_item_name: The ``protected_item_name`` parameter.
+    :param given: The machine inputs, by name.
+    """
+    from airflow_provider_datareplication.arguments import templated
+    from airflow_provider_datareplication.azure_local import check_cpu_cores, check_target_vm_name
+
+    machine = {name: value for name, value in given.items() if value is not None}
+    if properties is not None and machine:
+        raise ValueError(
+            "give properties or machine_id and its inputs, not both "
+            f"(got properties and {', '.join(machine)})"
+        )
+    if properties is None and given.get("machine_id") is None:
+        raise ValueError("give machine_id (a discovered machine) and its inputs, or properties")
+    if properties is not None and protected_item_name is None:
+        raise ValueError("protected_item_name is required with properties")
+    if properties is not None:
+        return
+    if missing := [name for name in _REQUIRED_MACHINE_INPUTS if given.get(name) is None]:
+        raise ValueError(f"with machine_id, give {', '.join(missing)}")
+    power_user = given.get("disks") is not None or given.get("nics") is not None
+    if power_user and (given.get("disks") is None or given.get("nics") is None):
+        raise ValueError("the power-user mapping takes both disks and nics")
+    if power_user and (
+        given.get("os_disk_id") is not None or given.get("target_virtual_switch_id") is not None
+    ):
+        raise ValueError("give disks and nics, or os_disk_id and target_virtual_switch_id, not both")
+    if not power_user and (given.get("os_disk_id") is None or given.get("target_virtual_switch_id") is None):
+        raise ValueError("with machine_id, give os_disk_id and target_virtual_switch_id (or disks and nics)")
+    if not templated(given["target_vm_name"]):
+        check_target_vm_name(given["target_vm_name"])
+    if given.get("target_vm_cpu_cores") is not None and not templated(given["target_vm_cpu_cores"]):
+        check_cpu_cores(given["target_vm_cpu_cores"])
 
 
 #: What the service requires of a new item's ``properties``, by path.

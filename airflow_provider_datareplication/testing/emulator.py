@@ -185,7 +185,7 @@ MACHINE_API_VERSIONS = ("2024-07-10", "2025-01-13")
 #: Any other ARM resource (served when :meth:`DataReplicationEmulator.add_resource` seeded it).
 _RESOURCE_PATH = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)(?:/resourceGroups/(?P<rg>[^/]+))?/providers/(?P<provider>[^/]+)"
-    r"/(?P<rest>(?P<type>[^/]+)/.+)$",
+    r"/(?P<rest>(?P<type>[^/]+)(?:/.+)?)$",
     re.IGNORECASE,
 )
 _JOBS_PATH = re.compile(_VAULT + r"/jobs$", re.IGNORECASE)
@@ -836,7 +836,7 @@ class DataReplicationEmulator:
         :param body: Its body, as ARM answers it.
         :param api_versions: The api-versions its resource type is served at.
         """
-        body = {"id": resource_id, **copy.deepcopy(body)}
+        body = copy.deepcopy(body) if "value" in body else {"id": resource_id, **copy.deepcopy(body)}
         self.items.resources[resource_id.rstrip("/").lower()] = (body, tuple(api_versions))
         return body
 
@@ -1584,6 +1584,41 @@ class _Handler(BaseHTTPRequestHandler):
         self._record(200, "arm")
         self._send(200, seeded[0])
 
+    def _resource_graph(self, query: dict[str, list[str]], raw: bytes) -> None:
+        """
+        Answer a Resource Graph query: the rows seeded for the cluster its ``HCIClusterID`` names.
+
+        The Arc resource bridge query the cmdlet sends (assumed answer shape: ``{"data": [rows]}``,
+        ``resultFormat`` ``objectArray``); any other query answers no rows.
+        """
+        try:
+            self._json_body = json.loads(raw)
+        except ValueError:
+            self._json_body = raw.decode(errors="replace")
+        request = self._json_body if isinstance(self._json_body, dict) else {}
+        subscriptions = request.get("subscriptions") or [""]
+        if not self._arm_read(
+            sub=str(subscriptions[0]),
+            query=query,
+            versions=("2021-03-01", "2022-10-01", "2024-04-01"),
+            resource_type="resources",
+            provider="Microsoft.ResourceGraph",
+        ):
+            return
+        found = re.search(r"\['HCIClusterID'\] =~ '([^']*)'", str(request.get("query") or ""))
+        rows = self.emulator.items.bridges.get(found.group(1).lower(), []) if found else []
+        self._record(200, "arm")
+        self._send(
+            200,
+            {
+                "totalRecords": len(rows),
+                "count": len(rows),
+                "data": rows,
+                "facets": [],
+                "resultTruncated": "false",
+            },
+        )
+
     def do_POST(self) -> None:
         path, query = self._begin()
         body = self._read_body()
@@ -1594,6 +1629,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._token(path, body)
             elif match := _PLANNED_FAILOVER_PATH.match(path):
                 self._item_write(match, query, body)
+            elif path.lower() == "/providers/microsoft.resourcegraph/resources":
+                self._resource_graph(query, body)
             else:
                 self._record(404, "arm")
                 self._send(404, _arm_error("InvalidResourceType", f"No route for {path}"))

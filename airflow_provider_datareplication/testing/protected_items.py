@@ -536,6 +536,8 @@ class ProtectedItemStore:
     def __init__(self, durations: ItemDurations | None = None) -> None:
         #: Other ARM resources served by id (lower-cased): their body and api-versions.
         self.resources: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {}
+        #: Resource Graph's rows for a cluster's Arc resource bridge, by cluster id (lower-cased).
+        self.bridges: dict[str, list[dict[str, Any]]] = {}
         self.durations = durations or ItemDurations()
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str, str, str], ProtectedItem] = {}
