@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_datareplication.arguments import as_bool, templated
+from airflow_provider_datareplication.arguments import as_bool, literal
 
 #: ``$TargetVMCPUCores``.
 CPU_CORES = (1, 64)
@@ -191,7 +191,7 @@ def check_update_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     """
     checked = dict(arguments)
     for name, value in arguments.items():
-        if value is None or templated(value):
+        if not literal(value):
             continue
         if name == "target_vm_cpu_cores":
             checked[name] = check_cpu_cores(value)

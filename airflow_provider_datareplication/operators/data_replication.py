@@ -562,7 +562,7 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
         nics: list[dict[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_datareplication.arguments import templated
+        from airflow_provider_datareplication.arguments import literal
 
         given = {
             "machine_id": machine_id,
@@ -581,7 +581,7 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
             "nics": nics,
         }
         check_machine_inputs(properties, protected_item_name, given)
-        if is_dynamic_memory_enabled is not None and not templated(is_dynamic_memory_enabled):
+        if literal(is_dynamic_memory_enabled):
             given["is_dynamic_memory_enabled"] = as_bool(
                 "is_dynamic_memory_enabled", is_dynamic_memory_enabled
             )
@@ -957,7 +957,7 @@ def check_machine_inputs(properties: Any, protected_item_name: Any, given: dict[
     :param protected_item_name: The ``protected_item_name`` parameter.
     :param given: The machine inputs, by name.
     """
-    from airflow_provider_datareplication.arguments import templated
+    from airflow_provider_datareplication.arguments import literal
     from airflow_provider_datareplication.azure_local import check_cpu_cores, check_target_vm_name
 
     machine = {name: value for name, value in given.items() if value is not None}
@@ -983,9 +983,9 @@ def check_machine_inputs(properties: Any, protected_item_name: Any, given: dict[
         raise ValueError("give disks and nics, or os_disk_id and target_virtual_switch_id, not both")
     if not power_user and (given.get("os_disk_id") is None or given.get("target_virtual_switch_id") is None):
         raise ValueError("with machine_id, give os_disk_id and target_virtual_switch_id (or disks and nics)")
-    if not templated(given["target_vm_name"]):
+    if literal(given["target_vm_name"]):
         check_target_vm_name(given["target_vm_name"])
-    if given.get("target_vm_cpu_cores") is not None and not templated(given["target_vm_cpu_cores"]):
+    if literal(given.get("target_vm_cpu_cores")):
         check_cpu_cores(given["target_vm_cpu_cores"])
 
 
