@@ -35,7 +35,7 @@ RECORDED_RG = "aszmige2etestscratchKPIvmw01"
 _GROUP = f"{_SUB}/resourceGroups/{RECORDED_RG}"
 _HCI_GROUP = f"{_SUB}/resourceGroups/E2ETestTargetrgVMMig6/providers/Microsoft.AzureStackHCI"
 _PROJECT = f"{_GROUP}/providers/Microsoft.Migrate/MigrateProjects/aszmigtest1f0b4ff"
-_VAULT = "aszmigtest1f0b4ffreplicationvault"
+_VAULT = PROJECT_VAULT = "aszmigtest1f0b4ffreplicationvault"
 _CLUSTER = (
     "/Subscriptions/de3c4d5e-af08-451a-a873-438d86ab6f4b/resourceGroups/EDGECI-REGISTRATION-n22r1004-vBTa6UOS"
     "/providers/Microsoft.AzureStackHCI/clusters/n22r1004-cl"
@@ -162,6 +162,42 @@ def recorded_vmware_put(emulator: DataReplicationEmulator) -> dict[str, Any]:
     return dict(_ours(RECORDED_VMWARE_PUT, emulator.subscription_id))
 
 
+def _machine_name(index: int) -> str:
+    return RECORDED_VMWARE_INPUTS["machine_id"].rsplit("/", 1)[-1] if index == 0 else f"vm{index + 1}"
+
+
+def _vmware_disk_id(uuid: str, index: int) -> str:
+    return uuid if index == 0 else f"{uuid[:-4]}{index:04d}"
+
+
+def local_migration_inputs(
+    subscription_id: str, *, site_type: str = "VMwareSites", machines: int = 1
+) -> list[dict[str, Any]]:
+    """
+    Return the create-operator inputs of the machines :func:`seed_local_migration` serves, without seeding.
+
+    :param subscription_id: The emulator's subscription.
+    :param site_type: ``VMwareSites`` or ``HyperVSites``.
+    :param machines: How many.
+    """
+    hyperv = site_type == "HyperVSites"
+    appliance = "HyperV-1f0b4ff" if hyperv else "VMware-1f0b4ff"
+    site_id = f"{_GROUP}/providers/Microsoft.OffAzure/{site_type}/{appliance}site"
+    rows = []
+    for index in range(machines):
+        name = _machine_name(index)
+        rows.append(
+            {
+                **RECORDED_VMWARE_INPUTS,
+                "machine_id": f"{site_id}/machines/{name}",
+                "os_disk_id": f"{name}-disk0" if hyperv else _vmware_disk_id(_VMWARE_DISKS[0][0], index),
+                "source_appliance_name": appliance,
+                "target_vm_name": "hciVm1" if index == 0 else f"hciVm{index + 1}",
+            }
+        )
+    return [dict(_ours(row, subscription_id)) for row in rows]
+
+
 def seed_local_migration(
     emulator: DataReplicationEmulator,
     *,
@@ -198,9 +234,8 @@ def seed_local_migration(
     def add(resource_id: str, body: dict[str, Any], versions: tuple[str, ...] = ("2024-09-01",)) -> None:
         resources.append((resource_id, body, versions))
 
-    inputs = []
     for index in range(machines):
-        name = RECORDED_VMWARE_INPUTS["machine_id"].rsplit("/", 1)[-1] if index == 0 else f"vm{index + 1}"
+        name = _machine_name(index)
         machine_id = f"{site_id}/machines/{name}"
         if hyperv:
             disks = [
@@ -219,12 +254,11 @@ def seed_local_migration(
                 "guestOSDetails": {"osName": "Windows Server 2022"},
                 "displayName": name,
             }
-            os_disk = f"{name}-disk0"
         else:
             properties = {
                 "disks": [
                     {
-                        "uuid": uuid if index == 0 else f"{uuid[:-4]}{index:04d}",
+                        "uuid": _vmware_disk_id(uuid, index),
                         "maxSizeInBytes": size,
                         "path": f"[SSDVMStore3] test-vm4-ubuntuvm64efi/{path}",
                         "label": f"Hard disk {n + 1}",
@@ -248,20 +282,10 @@ def seed_local_migration(
                 "operatingSystemDetails": {"osType": "linuxGuest", "osName": "Ubuntu Linux (64-bit)"},
                 "displayName": "test-vm4-ubuntuvm64efi" if index == 0 else name,
             }
-            os_disk = properties["disks"][0]["uuid"]
         add(
             machine_id,
             {"name": name, "type": f"Microsoft.OffAzure/{site_type}/machines", "properties": properties},
             offazure,
-        )
-        inputs.append(
-            {
-                **RECORDED_VMWARE_INPUTS,
-                "machine_id": machine_id,
-                "os_disk_id": os_disk,
-                "source_appliance_name": source_appliance,
-                "target_vm_name": "hciVm1" if index == 0 else f"hciVm{index + 1}",
-            }
         )
     add(
         site_id,
@@ -404,4 +428,4 @@ def seed_local_migration(
     emulator.items.bridges[_ours(_CLUSTER, sub).lower()] = (
         [] if states.bridge_status is None else [_ours(row, sub)]
     )
-    return [dict(_ours(entry, sub)) for entry in inputs]
+    return local_migration_inputs(sub, site_type=site_type, machines=machines)
