@@ -78,7 +78,10 @@ And over HTTP (``/_emulator/``): ``POST item-durations`` (``GET`` reads them), `
 (``retry_after``, ``page_size``), ``POST protected-items/{name}`` (seed; the body is
 :meth:`~DataReplicationEmulator.add_protected_item`'s keyword arguments),
 ``POST protected-items/{name}/fail-initial-replication`` and ``.../fail-planned-failover`` (their
-keyword arguments), ``GET protected-items/{name}`` and ``GET protected-items/{name}/jobs``
+keyword arguments), ``POST local-migration`` (the Migrate project of
+:func:`~airflow_provider_datareplication.testing.local_migration.seed_local_migration`: its keyword
+arguments, ``states`` an object of ``LocalMigrationStates``' fields; answers the machines' inputs),
+``GET protected-items/{name}`` and ``GET protected-items/{name}/jobs``
 (``?vault_name=&resource_group_name=`` to tell apart items of one name); ``POST faults`` takes the
 new ``method``, ``protected_item`` and ``applied`` fields.
 """
@@ -2197,6 +2200,18 @@ class _Handler(BaseHTTPRequestHandler):
             emulator.reset_counters()
         elif path == "/_emulator/item-durations":
             self._send(200, asdict(emulator.item_durations(**data)))
+            return
+        elif path == "/_emulator/local-migration":
+            from airflow_provider_datareplication.testing.local_migration import (
+                LocalMigrationStates,
+                seed_local_migration,
+            )
+
+            try:
+                states = LocalMigrationStates(**data.pop("states", {}))
+                self._send(200, seed_local_migration(emulator, states=states, **data))
+            except (TypeError, ValueError) as error:
+                self._send(400, _arm_error("InvalidRequest", str(error)))
             return
         elif path == "/_emulator/settings":
             emulator.retry_after = int(data.get("retry_after", emulator.retry_after))
