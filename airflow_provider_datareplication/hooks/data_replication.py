@@ -764,7 +764,10 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         disks: list[dict[str, Any]] | None = None,
         nics: list[dict[str, Any]] | None = None,
         protected_item_name: str | None = None,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
         subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
     ) -> Replication:
         """
         Resolve a machine's replication as ``New-AzMigrateLocalServerReplication`` does: read, check, build.
@@ -792,10 +795,15 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         :param disks: The power-user mapping's disks (with ``nics``), instead of ``os_disk_id``.
         :param nics: The power-user mapping's NICs, instead of ``target_virtual_switch_id``.
         :param protected_item_name: The item it will be (default: the machine's name).
+        :param vault_name: The vault: the Migrate project's (another is refused; default: the project's).
+        :param resource_group_name: The vault's resource group: the project's (another is refused).
         :param subscription_id: The vault's subscription (default: the connection's, else the machine's).
+        :param api_version: The api-version of the Data Replication reads (vault, fabrics, agents,
+            policy, extension, protected items).
         """
         from airflow_provider_datareplication import azure_local as local
 
+        asked_vault, asked_group = vault_name, resource_group_name
         machine_ref = local.DiscoveredMachine.parse(machine_id)
         instance_type = machine_ref.instance_type
         power_user = disks is not None or nics is not None
@@ -847,14 +855,27 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         vault_name = vault_parts[8] if len(vault_parts) > 8 else ""
         if not vault_name:
             raise ValueError("No Replication Vault found. Please verify your Azure Migrate project setup.")
+        for name, mine, expected in (
+            ("vault_name", asked_vault, vault_name),
+            ("resource_group_name", asked_group, rg),
+        ):
+            if mine is not None and str(mine).lower() != str(expected).lower():
+                raise ValueError(
+                    f"{name} {mine!r} is not the Migrate project's ({expected!r}): a machine replicates to "
+                    "its project's vault (leave it out)"
+                )
         subscription = subscription_id or self.connection.subscription_id or machine_ref.subscription_id
         vault = ReplicationVault.resolve(
-            self.connection, vault_name=vault_name, resource_group_name=rg, subscription_id=subscription
+            self.connection,
+            vault_name=vault_name,
+            resource_group_name=rg,
+            subscription_id=subscription,
+            api_version=api_version,
         )
         vault_id = vault_resource_id(vault)
         vault_body = read(
             vault_id,
-            local.DATA_REPLICATION_API_VERSION,
+            api_version,
             f"No Replication Vault '{vault_name}' found in Resource Group '{rg}'. Please verify your Azure "
             "Migrate project setup.",
         )
@@ -873,9 +894,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         group = f"/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.DataReplication"
         fabrics = [
             fabric
-            for fabric in self.list_resources(
-                f"{group}/replicationFabrics", api_version=local.DATA_REPLICATION_API_VERSION
-            )
+            for fabric in self.list_resources(f"{group}/replicationFabrics", api_version=api_version)
             if (fabric.get("properties") or {}).get("provisioningState") == "Succeeded"
             and str(
                 ((fabric.get("properties") or {}).get("customProperties") or {}).get("migrationSolutionId")
@@ -899,7 +918,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             )
             for agent in self.list_resources(
                 f"{group}/replicationFabrics/{fabric['name']}/fabricAgents",
-                api_version=local.DATA_REPLICATION_API_VERSION,
+                api_version=api_version,
             ):
                 properties = agent.get("properties") or {}
                 if (
@@ -938,7 +957,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         ):
             body = read(
                 f"{vault_id}/{collection}/{name}",
-                local.DATA_REPLICATION_API_VERSION,
+                api_version,
                 f"The replication {kind} '{name}' not found. The replication infrastructure is not "
                 f"initialized. {infrastructure}",
             )

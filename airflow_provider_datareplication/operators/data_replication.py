@@ -611,17 +611,15 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
                 "is_dynamic_memory_enabled", inputs["is_dynamic_memory_enabled"]
             )
         replication = self.hook.resolve_replication(
-            **inputs, protected_item_name=self.protected_item_name, subscription_id=self.subscription_id
+            **inputs,
+            protected_item_name=self.protected_item_name,
+            vault_name=self.vault_name,
+            resource_group_name=self.resource_group_name,
+            subscription_id=self.subscription_id,
+            api_version=self.api_version,
         )
         for warning in replication.warnings:
             self.log.warning("%s: %s", self.machine_id, warning)
-        for name in ("vault_name", "resource_group_name"):
-            mine, project = getattr(self, name), getattr(replication, name)
-            if mine is not None and str(mine).lower() != project.lower():
-                raise ValueError(
-                    f"{name} {mine!r} is not the Migrate project's ({project!r}): a machine replicates to "
-                    "its project's vault (leave it out)"
-                )
         self.properties = replication.properties
         self.protected_item_name = replication.protected_item_name
         self.vault_name = replication.vault_name

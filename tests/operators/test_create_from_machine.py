@@ -230,3 +230,13 @@ def test_bad_inputs_are_refused_when_the_task_is_built(kwargs, message):
         base = {}
     with pytest.raises(ValueError, match=message):
         AzureDataReplicationCreateProtectedItemOperator(task_id="enable", **{**base, **kwargs})
+
+
+def test_a_vault_other_than_the_project_s_is_refused(emulator):
+    (inputs,) = seed_local_migration(emulator)
+    with AzureDataReplicationHook() as hook:
+        with pytest.raises(ValueError, match=r"vault_name 'vault1' is not the Migrate project's"):
+            hook.replication_properties(**inputs, vault_name="vault1")
+        assert hook.replication_properties(
+            **inputs, vault_name=VAULT.upper(), resource_group_name=RECORDED_RG
+        )
