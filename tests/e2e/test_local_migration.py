@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -15,7 +16,10 @@ from airflow_provider_datareplication.testing.local_migration import (
 pytestmark = pytest.mark.e2e
 
 
-def test_machines_are_replicated_changed_and_listed_as_the_cmdlets_do(emulator, run_dag):
+def test_machines_are_replicated_changed_and_listed_as_the_cmdlets_do(emulator, run_dag, monkeypatch):
+    from tests.operators.test_create_from_machine import fast_connection
+
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(fast_connection(emulator)))
     emulator.item_durations(enable_protection=0.3, initial_replication=60, update_protected_item=0.3)
     default_row, power_row = seed_local_migration(emulator, machines=2)
     default_name, power_name = (row["machine_id"].rsplit("/", 1)[-1] for row in (default_row, power_row))

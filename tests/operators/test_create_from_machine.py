@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -19,6 +20,20 @@ from airflow_provider_datareplication.testing.local_migration import (
 from tests.helpers import TaskInstance
 
 VAULT = "aszmigtest1f0b4ffreplicationvault"
+
+
+@pytest.fixture(autouse=True)
+def _fast_reads(emulator, monkeypatch):
+    """A resolution makes some fifteen reads: paced at 25 a second they would cost most of a second."""
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_DATA_REPLICATION_DEFAULT", json.dumps(fast_connection(emulator)))
+
+
+def fast_connection(emulator):
+    connection = emulator.connection()
+    connection["extra"]["max_reads_per_second"] = 1000
+    return connection
+
+
 #: The recorded sizes of the VMware machine's disks, in GiB (the current cmdlet sends them).
 DISK_GB = [math.ceil(size / 2**30) for size in (42949672960, 17179869184, 10737418240)]
 
