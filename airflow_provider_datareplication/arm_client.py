@@ -107,6 +107,7 @@ def _is_read(request: Any) -> bool:
         return True
     return request.method == "POST" and urlsplit(request.url).path.rstrip("/").lower() == _QUERY_PATH
 
+
 #: Marks a call whose refused token was already replaced once (kept across the call's retries).
 _RENEWED = "datareplication_token_renewed"
 
