@@ -1,10 +1,10 @@
 """
 The calls that start work on a protected item, as the service takes them, and what they answer.
 
-Enable replication (``PUT`` the item), a planned failover (``POST .../plannedFailover``), disable
-replication (``DELETE`` the item): each answers at once and runs a job in the vault, named by the
-operation URL in its ``Azure-AsyncOperation`` (else ``Location``) header. Standard library only:
-DAG parsing imports this module.
+Enable replication (``PUT`` the item), change it (``PATCH``), a planned failover (``POST
+.../plannedFailover``), disable replication (``DELETE`` the item): each answers at once and runs a
+job in the vault, named by the operation URL in its ``Azure-AsyncOperation`` (else ``Location``)
+header. Standard library only: DAG parsing imports this module.
 """
 
 from __future__ import annotations
@@ -55,6 +55,16 @@ def planned_failover(*, instance_type: str, shutdown_source_vm: bool) -> ItemAct
         }
     }
     return ItemAction("POST", "start a planned failover of", "plannedFailover", body=body)
+
+
+def update_item(custom_properties: dict[str, Any]) -> ItemAction:
+    """
+    Change a replicating server: ``PATCH .../protectedItems/{item}``, the update model's ``customProperties``.
+
+    :param custom_properties: ``instanceType`` and the fields to change (``targetCpuCores``, ...).
+    """
+    body = {"properties": {"customProperties": custom_properties}}
+    return ItemAction("PATCH", "update the replication settings of", body=body)
 
 
 def delete_item(*, force_delete: bool) -> ItemAction:

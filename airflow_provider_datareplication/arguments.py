@@ -17,6 +17,12 @@ def templated(value: Any) -> bool:
     return isinstance(value, str) and any(mark in value for mark in ("{{", "{%", "{#"))
 
 
+def literal(value: Any) -> bool:
+    """Whether a parameter's value is known when the task is built: not a template, not a task's output."""
+    # Airflow's XComArg (another task's output) and other resolvables have iter_references.
+    return value is not None and not templated(value) and not hasattr(value, "iter_references")
+
+
 def as_bool(name: str, value: Any) -> bool:
     """
     Return a boolean argument: a bool, or the text ``true`` / ``false`` in any case (a rendered template).

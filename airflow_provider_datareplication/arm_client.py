@@ -95,6 +95,18 @@ IDLE_CONNECTION_SECONDS = 60.0
 
 #: Methods that only read: retried on any transient failure, and paced as reads.
 _READS = frozenset({"GET", "HEAD"})
+#: A read sent as a ``POST``: a Resource Graph query (it changes nothing; paced and retried as a read).
+_QUERY_PATH = "/providers/microsoft.resourcegraph/resources"
+
+
+def _is_read(request: Any) -> bool:
+    """Whether a request only reads: a ``GET``/``HEAD``, or a Resource Graph query."""
+    from urllib.parse import urlsplit
+
+    if request.method in _READS:
+        return True
+    return request.method == "POST" and urlsplit(request.url).path.rstrip("/").lower() == _QUERY_PATH
+
 
 #: Marks a call whose refused token was already replaced once (kept across the call's retries).
 _RENEWED = "datareplication_token_renewed"
@@ -383,7 +395,7 @@ class _RetryRules:
         status = response.http_response.status_code
         if status not in TRANSIENT_STATUS_CODES or not settings["total"]:
             return False
-        if response.http_request.method not in _READS and status != 429:
+        if not _is_read(response.http_request) and status != 429:
             # A write answered 5xx may have been taken: the caller reads the item before any resend.
             return False
         retry_after = self.get_retry_after(response)
@@ -443,7 +455,7 @@ class ReadPacingPolicy(HTTPPolicy):
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         """Wait for this retry's turn, send, and learn from the answer."""
         pacer = _pacer_of(request)
-        if request.http_request.method not in _READS:
+        if not _is_read(request.http_request):
             pacer = None
         if pacer is not None and request.context.get("retry_count"):
             pacer.wait()
@@ -459,7 +471,7 @@ class AsyncReadPacingPolicy(AsyncHTTPPolicy):
     async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         """Wait for this retry's turn, send, and learn from the answer."""
         pacer = _pacer_of(request)
-        if request.http_request.method not in _READS:
+        if not _is_read(request.http_request):
             pacer = None
         if pacer is not None and request.context.get("retry_count"):
             await pacer.go()

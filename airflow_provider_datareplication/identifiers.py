@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from airflow_provider_datareplication.job import Job
 from airflow_provider_datareplication.operation_status import OperationStatus
 from airflow_provider_datareplication.protected_item import ProtectedItemStatus
+from airflow_provider_datareplication.resource import ResourceBody
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -709,6 +710,40 @@ class ProtectedItem(_InVault):
     def portal_resource_id(self) -> str | None:
         """Return the resource id the Azure portal shows: the item."""
         return self.resource_id
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationVault(_InVault):
+    """
+    A replication vault, for what is read of it as a whole: its protected items' list.
+
+    :param subscription_id: The subscription, a UUID (any case; sent as given).
+    :param resource_group_name: The resource group (ARM's rule: 1 to 90 characters).
+    :param vault_name: The replication vault (letters, digits, ``-``, ``_``, ``.``).
+    :param api_version: The api-version query value (``2024-09-01`` or later).
+    """
+
+    kind: ClassVar[str] = "vault"
+    status_model: ClassVar[type[Any]] = ResourceBody
+
+    api_version: str = JOB_API_VERSION
+
+    @property
+    def path(self) -> str:
+        """The ARM path and query of "Vault - Get", each segment percent-encoded."""
+        return f"{vault_resource_id(self)}?api-version={_segment(self.api_version)}"
+
+    def protected_items_url(self, resource_manager_url: str) -> str:
+        """Return the URL of the first page of the vault's protected items ("Protected Item - List")."""
+        return cast("Listing", ProtectedItem.listing).url(self, resource_manager_url)
+
+    def describe(self) -> str:
+        """Name the vault for messages: vault and resource group."""
+        return f"vault {self.vault_name!r} (resource group {self.resource_group_name!r})"
+
+    def portal_resource_id(self) -> str | None:
+        """Return the resource id the Azure portal shows: the vault."""
+        return vault_resource_id(self)
 
 
 def job_name_from_operation_url(operation_url: str) -> str:

@@ -21,6 +21,8 @@ UNTIL = ("ready_to_migrate", "migrated", "removed")
 FAILOVER_JOBS = ("PlannedFailover", "Restart")
 #: ``allowedJobs`` entry that lets an item be removed.
 REMOVAL_JOB = "DisableProtection"
+#: ``allowedJobs`` entry of an item failed over (its migration is to be completed).
+COMMIT_JOB = "CommitFailover"
 #: Job states of a job still running (ARM compares them case-insensitively).
 RUNNING_JOB_STATES = frozenset({"pending", "started", "cancelling", "inprogress", "notstarted"})
 #: Progress percentages in ``customProperties``, and how a log line names them.
@@ -29,6 +31,9 @@ _PROGRESS = (
     ("resyncProgressPercentage", "resynchronization"),
     ("migrationProgressPercentage", "migration"),
 )
+
+#: The item's references to the last job of a kind (the SDK's names), for its latest job.
+_LAST_JOBS = ("lastFailedEnableProtectionJob", "lastFailedPlannedFailoverJob", "lastTestFailoverJob")
 
 # Where an item stands, by its protection state (the phases of :data:`PROTECTION_STATES`).
 ENABLING = "enabling protection"
@@ -213,6 +218,9 @@ PLANNED_FAILOVER = Scenario(
     "PlannedFailover", "planned failover", ("Planned failover",), FAILING_OVER, "lastFailedPlannedFailoverJob"
 )
 DISABLE_PROTECTION = Scenario("DisableProtection", "removal", ("Delete protected item",), REMOVING)
+#: Recorded: the job of a ``PATCH`` is "Update protected item"; the item's state does not change
+#: while it runs (no phase is this one). Its ``scenarioName`` is assumed.
+UPDATE_PROTECTED_ITEM = Scenario("UpdateProtectedItem", "update", ("Update protected item",), "updating")
 
 
 def job_is_on_item(job: Any, item_id: str, item_name: str) -> bool:
@@ -353,6 +361,45 @@ class ProtectedItemStatus(ResourceBody):
             )
         return "; ".join(parts)
 
+    @property
+    def replication_progress(self) -> Any:
+        """The replication's progress in percent: a resync's while one runs, else the first one's."""
+        custom = self.custom_properties
+        resync = custom.get("resyncProgressPercentage")
+        return resync if resync not in (None, "") else custom.get("initialReplicationProgressPercentage")
+
+    @property
+    def latest_job(self) -> dict[str, Any] | None:
+        """The item's current job, else the newest of the last jobs it names (``lastFailed...Job``, ...)."""
+        if (job := self.current_job) is not None:
+            return job
+        named = [
+            job for key in _LAST_JOBS if isinstance(job := self.properties.get(key), dict) and job.get("name")
+        ]
+        return max(named, key=lambda job: str(job.get("startTime") or ""), default=None)
+
+    def row(self) -> dict[str, Any]:
+        """
+        Return the item as one row of its vault's table: what a person checks of each server of a wave.
+
+        The keys are :data:`ROW_COLUMNS`'; values as the service sent them (``None`` where it sent none).
+        """
+        errors = describe_errors(self.properties.get("healthErrors"))
+        job = self.latest_job or {}
+        return {
+            "protected_item_name": self.name,
+            "source_vm_name": text(self.custom_properties.get("sourceVmName"))
+            or text(self.properties.get("fabricObjectName")),
+            "protection_state": self.protection_state,
+            "replication_progress_percentage": self.replication_progress,
+            "replication_health": text(self.properties.get("replicationHealth")),
+            "first_health_error": errors[0] if errors else None,
+            "allowed_jobs": self.allowed_jobs,
+            "job": text(job.get("displayName")) or text(job.get("scenarioName")),
+            "job_name": text(job.get("name")),
+            "job_state": text(job.get("state")),
+        }
+
     def waiting_until(self, until: str) -> ProtectedItemWait:
         """
         Judge the item for a wait on ``until``.
@@ -360,6 +407,45 @@ class ProtectedItemStatus(ResourceBody):
         :param until: ``ready_to_migrate``, ``migrated`` or ``removed``.
         """
         return ProtectedItemWait(self, until)
+
+
+#: The columns of a vault's table (:meth:`ProtectedItemStatus.row`), and their headings.
+ROW_COLUMNS = {
+    "protected_item_name": "item",
+    "source_vm_name": "source VM",
+    "protection_state": "protectionState",
+    "replication_progress_percentage": "progress %",
+    "replication_health": "health",
+    "first_health_error": "first health error",
+    "allowed_jobs": "allowed jobs",
+    "job": "job",
+    "job_state": "job state",
+}
+#: Cells longer than this are cut (with "...") in a logged table, so a row stays on one line.
+_CELL_WIDTH = 60
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    cell = ", ".join(str(entry) for entry in value) if isinstance(value, list) else str(value)
+    return cell if len(cell) <= _CELL_WIDTH else cell[: _CELL_WIDTH - 3] + "..."
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """
+    Lay rows of :meth:`ProtectedItemStatus.row` out as a text table, one line per server.
+
+    :param rows: The rows.
+    """
+    cells = [list(ROW_COLUMNS.values())] + [[_cell(row.get(key)) for key in ROW_COLUMNS] for row in rows]
+    widths = [max(len(line[column]) for line in cells) for column in range(len(ROW_COLUMNS))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in cells
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
 
 
 def check_until(until: Any) -> str:

@@ -15,11 +15,16 @@ For every server of the wave (a mapped task group, one per server, each going at
    recovery side);
 5. ``complete_migration``: remove the protected item, which completes the migration.
 
+Then, whatever each server's steps came to, ``wave_status`` lists every protected item left in the
+vault (one read of the vault's list, page by page) as a table in its log and as rows in its XCom:
+a server that stopped on the way shows where it stands, its health and its job.
+
 Every step is safe to retry: work already under way is waited on, work already done is reported,
 never started twice; work of this run that failed fails the step, and is not sent again. Run it with
-the ``servers`` param: each server's protected item name and the ``properties`` of its
-enable-replication request (as ``New-AzMigrateLocalServerReplication`` builds them), and the vault
-unless the connection ``azure_data_replication_default`` carries it.
+the ``servers`` param: one row per server of ``New-AzMigrateLocalServerReplication``'s inputs (the
+discovered machine, the target storage path, resource group, VM name and logical network, the OS
+disk, the two appliances: a CSV's columns); the create operator finds the rest as the cmdlet does.
+``vault_name`` and ``resource_group_name`` are the Migrate project's (its vault's).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 from airflow_provider_datareplication.operators.data_replication import (
     AzureDataReplicationCreateProtectedItemOperator,
     AzureDataReplicationDeleteProtectedItemOperator,
+    AzureDataReplicationListProtectedItemsOperator,
     AzureDataReplicationPlannedFailoverOperator,
 )
 from airflow_provider_datareplication.sensors.data_replication import AzureDataReplicationProtectedItemSensor
@@ -44,56 +50,56 @@ except ImportError:  # Airflow 2
 
 CHECK_SECONDS = float(os.environ.get("DATAREPLICATION_EXAMPLE_POLL_SECONDS", "300"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("DATAREPLICATION_EXAMPLE_RETRY_DELAY_SECONDS", "60")))
-_TARGET = "/subscriptions/930CEC23-4430-4513-B855-DBA237E2F3BF/resourceGroups/migrated-servers"
-_HCI = f"{_TARGET}/providers/Microsoft.AzureStackHCI"
-_SITE = f"{_TARGET}/providers/Microsoft.OffAzure/HyperVSites/site1"
+_SUB = "/subscriptions/930CEC23-4430-4513-B855-DBA237E2F3BF"
+#: The Migrate project's resource group: its discovered machines', and its replication vault's.
+PROJECT_GROUP = "aszmige2etestscratchKPIvmw01"
+VAULT = "aszmigtest1f0b4ffreplicationvault"
+_SITE = f"{_SUB}/resourceGroups/{PROJECT_GROUP}/providers/Microsoft.OffAzure/VMwareSites/VMware-1f0b4ffsite"
+_HCI = f"{_SUB}/resourceGroups/E2ETestTargetrgVMMig6/providers/Microsoft.AzureStackHCI"
 #: The api-version of an Azure Local VM's Arc machine (``Microsoft.HybridCompute/machines``).
 MACHINE_API_VERSION = "2024-07-10"
 
 
-def hyperv_server(name: str, vm: str) -> dict[str, Any]:
-    """One server of the wave: its protected item's name and enable-replication properties (Hyper-V)."""
+def server(machine: str, vm: str, os_disk: str) -> dict[str, Any]:
+    """One server of the wave: one row of New-AzMigrateLocalServerReplication's inputs (a CSV's row)."""
     return {
-        "protected_item_name": name,
-        "properties": {
-            "policyName": "vault1hypervtoazstackhcipolicy",
-            "replicationExtensionName": "vault1-hyperv-hci-extension",
-            "customProperties": {
-                "instanceType": "HyperVToAzStackHCI",
-                "targetHciClusterId": f"{_HCI}/clusters/hci-01",
-                "targetArcClusterCustomLocationId": (
-                    f"{_TARGET}/providers/Microsoft.ExtendedLocation/customLocations/hci-01-cl"
-                ),
-                "fabricDiscoveryMachineId": f"{_SITE}/machines/{vm}",
-                "disksToInclude": [
-                    {"diskId": f"{vm}-os", "diskSizeGB": 127, "diskFileFormat": "VHDX", "isOsDisk": True}
-                ],
-                "nicsToInclude": [
-                    {
-                        "nicId": f"{vm}-nic0",
-                        "targetNetworkId": f"{_HCI}/logicalnetworks/lnet1",
-                        "selectionTypeForFailover": "SelectedByUser",
-                    }
-                ],
-                "targetVmName": vm,
-                "targetResourceGroupId": _TARGET,
-                "storageContainerId": f"{_HCI}/storageContainers/sc1",
-                "hyperVGeneration": "2",
-                "targetCpuCores": 4,
-                "targetMemoryInMegaBytes": 8192,
-                "runAsAccountId": f"{_SITE}/runAsAccounts/ra1",
-                "sourceFabricAgentName": "source-appliance",
-                "targetFabricAgentName": "target-appliance",
-                "customLocationRegion": "eastus",
-            },
-        },
+        "machine_id": f"{_SITE}/machines/{machine}",
+        "target_storage_path_id": f"{_HCI}/storageContainers/scontn22r1004-cl",
+        "target_resource_group_id": f"{_SUB}/resourceGroups/{PROJECT_GROUP}-target",
+        "target_vm_name": vm,
+        "target_virtual_switch_id": f"{_HCI}/logicalNetworks/vnetn22r1004-cl-static",
+        "os_disk_id": os_disk,
+        "source_appliance_name": "VMware-1f0b4ff",
+        "target_appliance_name": "asz-1f0b4ff",
     }
 
 
-#: The wave's servers (a triggered run's conf replaces them).
+#: A row's columns, as the create operator takes them.
+ROW_INPUTS = (
+    "machine_id",
+    "target_storage_path_id",
+    "target_resource_group_id",
+    "target_vm_name",
+    "target_virtual_switch_id",
+    "os_disk_id",
+    "source_appliance_name",
+    "target_appliance_name",
+)
+
+
+def item_name(row: dict[str, Any]) -> str:
+    """A server's protected item: named after its discovered machine, as the cmdlet names it."""
+    return str(row["machine_id"]).rsplit("/", 1)[-1]
+
+
+#: The wave's servers (a triggered run's conf replaces them; the demo's emulator serves these).
 WAVE = [
-    hyperv_server("10-1-0-21-2f3c9a1e-0b4d-4c5e-8f6a-7b8c9d0e1f2a_1d2e3f4a", "vm-web-01"),
-    hyperv_server("10-1-0-22-6a7b8c9d-1e2f-4a3b-9c4d-5e6f7a8b9c0d_1d2e3f4a", "vm-db-01"),
+    server(
+        "100-69-177-104-31be0ff4-c932-4cb3-8efc-efa411d23480_50238fae-8286-3153-78db-9613d575e73f",
+        "hciVm1",
+        "6000C290-a4d0-e5ea-bad5-4e993df22e3b",
+    ),
+    server("vm2", "hciVm2", "6000C290-a4d0-e5ea-bad5-4e993df20001"),
 ]
 
 
@@ -102,19 +108,21 @@ WAVE = [
     schedule=None,
     start_date=datetime(2024, 1, 1),
     catchup=False,
-    params={"servers": WAVE, "vault_name": "vault1"},
+    params={"servers": WAVE, "vault_name": VAULT, "resource_group_name": PROJECT_GROUP},
     render_template_as_native_obj=True,
     default_args={"retries": 2, "retry_delay": RETRY_DELAY},
     tags=["example", "azure", "migration"],
 )
 def example_azure_data_replication_migration_wave():
     vault = "{{ params.vault_name or None }}"
-    waiting = {"deferrable": True, "check_interval": CHECK_SECONDS, "vault_name": vault}
+    group = "{{ params.resource_group_name or None }}"
+    where = {"vault_name": vault, "resource_group_name": group}
+    waiting = {"deferrable": True, "check_interval": CHECK_SECONDS, **where}
 
     @task
     def servers(params: dict[str, Any] | None = None) -> list[str]:
-        """The wave's protected items, one mapped task group each."""
-        return [server["protected_item_name"] for server in (params or {})["servers"]]
+        """The wave's protected items (named after their machines), one mapped task group each."""
+        return [item_name(row) for row in (params or {})["servers"]]
 
     @task_group(group_id="server")
     def migrate_server(protected_item_name: str) -> None:
@@ -125,18 +133,17 @@ def example_azure_data_replication_migration_wave():
             from airflow_provider_datareplication.identifiers import ProtectedItem
 
             wave = (params or {})["servers"]
-            custom = next(s for s in wave if s["protected_item_name"] == protected_item_name)["properties"][
-                "customProperties"
-            ]
-            # The migrated VM, an Azure Local VM (an Arc machine) named as the item named it.
-            vm = f"{custom['targetResourceGroupId']}/providers/Microsoft.HybridCompute/machines/"
-            vm += custom["targetVmName"]
+            row = next(row for row in wave if item_name(row) == protected_item_name)
+            # The migrated VM, an Azure Local VM (an Arc machine) named as the row names it.
+            vm = f"{row['target_resource_group_id']}/providers/Microsoft.HybridCompute/machines/"
+            vm += row["target_vm_name"]
             with AzureDataReplicationHook() as hook:
                 item = hook.find_protected_item(
                     hook.resolve(
                         ProtectedItem,
                         protected_item_name=protected_item_name,
                         vault_name=(params or {}).get("vault_name"),
+                        resource_group_name=(params or {}).get("resource_group_name"),
                     )
                 )
                 if item is None and hook.get_resource(vm, api_version=MACHINE_API_VERSION) is not None:
@@ -148,23 +155,24 @@ def example_azure_data_replication_migration_wave():
                 f"{protected_item_name}: not migrated yet ({'replicating' if item else 'no protected item'})"
             )
 
-        @task
-        def replication_properties(protected_item_name: str, params: dict[str, Any] | None = None) -> dict:
-            """This server's enable-replication properties, from the run's params."""
-            wave = (params or {})["servers"]
-            return next(s["properties"] for s in wave if s["protected_item_name"] == protected_item_name)
+        @task(multiple_outputs=True)
+        def machine_inputs(protected_item_name: str, params: dict[str, Any] | None = None) -> dict:
+            """This server's row: the cmdlet's inputs, from the run's params."""
+            return next(row for row in (params or {})["servers"] if item_name(row) == protected_item_name)
 
+        row = machine_inputs(protected_item_name)
+        # The operator finds the rest (policy, extension, cluster, disks, NICs...) as the cmdlet does.
         enable = AzureDataReplicationCreateProtectedItemOperator(
             task_id="enable_replication",
             protected_item_name=protected_item_name,
-            properties=(properties := replication_properties(protected_item_name)),
+            **{name: row[name] for name in ROW_INPUTS},
             **waiting,
         )
         ready = AzureDataReplicationProtectedItemSensor(
             task_id="wait_until_ready",
             protected_item_name=protected_item_name,
             until="ready_to_migrate",
-            vault_name=vault,
+            **where,
             deferrable=True,
             poke_interval=CHECK_SECONDS,
             timeout=7 * 24 * 3600,
@@ -180,7 +188,9 @@ def example_azure_data_replication_migration_wave():
 
             with AzureDataReplicationHook() as hook:
                 item = hook.get_protected_item(
-                    protected_item_name=protected_item_name, vault_name=(params or {}).get("vault_name")
+                    protected_item_name=protected_item_name,
+                    vault_name=(params or {}).get("vault_name"),
+                    resource_group_name=(params or {}).get("resource_group_name"),
                 )
             location = item.custom_properties.get("activeLocation")
             if location != "Recovery":
@@ -192,10 +202,13 @@ def example_azure_data_replication_migration_wave():
             task_id="complete_migration", protected_item_name=protected_item_name, **waiting
         )
         skip = skip_if_migrated(protected_item_name)
-        skip >> properties
+        skip >> row
         skip >> enable >> ready >> migrate >> check_migrated_server(protected_item_name) >> complete
 
-    migrate_server.expand(protected_item_name=servers())
+    wave = migrate_server.expand(protected_item_name=servers())
+    wave >> AzureDataReplicationListProtectedItemsOperator(
+        task_id="wave_status", trigger_rule="all_done", **where
+    )
 
 
 example_azure_data_replication_migration_wave()

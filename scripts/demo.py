@@ -21,11 +21,12 @@ import time
 from pathlib import Path
 
 from airflow_provider_datareplication.testing.emulator import DataReplicationEmulator
+from airflow_provider_datareplication.testing.local_migration import seed_local_migration
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "example_dags"))
 from example_data_replication import EXAMPLE_JOB, EXAMPLE_OPERATION  # noqa: E402
-from example_migration_wave import WAVE  # noqa: E402
+from example_migration_wave import WAVE, item_name  # noqa: E402
 
 SHOW = (
     "is InProgress",
@@ -88,6 +89,8 @@ def main() -> int:
         emulator.item_durations(
             enable_protection=1, initial_replication=3, planned_failover=2, disable_protection=1
         )
+        # The Migrate project the wave's rows name (its machines, appliances, vault, Azure Local cluster).
+        seed_local_migration(emulator, machines=len(WAVE))
         conf = {"operation_url": emulator.operation_url("planned-failover-1")}
         print(f"Emulator: {emulator.url} (Azure Resource Manager and Microsoft Entra ID, TLS)")
         env = {
@@ -122,12 +125,12 @@ def main() -> int:
         code = run_dag("example_azure_data_replication_migration_wave", env, SHOW_WAVE)
         if code != 0:
             return code
-        writes = [r for r in emulator.requests if r.kind == "arm" and r.method != "GET"]
+        writes = [r for r in emulator.requests if r.kind == "arm" and r.method != "GET" and r.protected_item]
         print(
             f"\nMigration wave: {len(WAVE)} servers migrated in {time.monotonic() - wave_started:.0f} s; "
             + ", ".join(f"{sum(r.method == m for r in writes)} {m}" for m in ("PUT", "POST", "DELETE"))
             + " sent (one of each per server); every protected item is gone: "
-            + str(all(emulator.protected_item(s["protected_item_name"]) is None for s in WAVE))
+            + str(all(emulator.protected_item(item_name(row)) is None for row in WAVE))
         )
     print(f"Emulator stopped. Demo took {time.monotonic() - started:.0f} s.")
     return 0

@@ -24,6 +24,7 @@ from azure.mgmt.recoveryservicesdatareplication.operations._operations import (
     build_protected_item_delete_request,
     build_protected_item_get_request,
     build_protected_item_planned_failover_request,
+    build_protected_item_update_request,
 )
 
 if TYPE_CHECKING:
@@ -85,6 +86,35 @@ def create_request(
     """
     model = models.ProtectedItemModel({"properties": properties})
     request = build_protected_item_create_request(
+        resource_group_name=resource_group_name,
+        vault_name=vault_name,
+        protected_item_name=protected_item_name,
+        subscription_id=subscription_id,
+        content_type="application/json",
+        api_version=api_version,
+        content=_serialize(model),
+    )
+    return _view(request)
+
+
+def update_request(
+    *,
+    subscription_id: str,
+    resource_group_name: str,
+    vault_name: str,
+    protected_item_name: str,
+    custom_properties: dict[str, Any],
+    api_version: str = SDK_API_VERSION,
+) -> SdkRequest:
+    """``protected_item.begin_update``'s ``PATCH`` (``ProtectedItemModelUpdate``)."""
+    update = {
+        "HyperVToAzStackHCI": models.HyperVToAzStackHCIProtectedItemModelCustomPropertiesUpdate,
+        "VMwareToAzStackHCI": models.VMwareToAzStackHCIProtectedItemModelCustomPropertiesUpdate,
+    }[custom_properties["instanceType"]]
+    model = models.ProtectedItemModelUpdate(
+        properties=models.ProtectedItemModelPropertiesUpdate(custom_properties=update(custom_properties))
+    )
+    request = build_protected_item_update_request(
         resource_group_name=resource_group_name,
         vault_name=vault_name,
         protected_item_name=protected_item_name,

@@ -9,7 +9,7 @@ the target from keyword arguments and read it.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from airflow_provider_datareplication.actions import StartedWork
@@ -33,9 +33,11 @@ from airflow_provider_datareplication.identifiers import (
     JobOperation,
     OperationUrl,
     ProtectedItem,
+    ReplicationVault,
     Target,
     VaultJob,
     job_name_from_operation_url,
+    vault_resource_id,
 )
 from airflow_provider_datareplication.pacing import DATA_REPLICATION, Pacer, Pacers, process_pacers
 from airflow_provider_datareplication.pipeline import (
@@ -46,7 +48,7 @@ from airflow_provider_datareplication.pipeline import (
 from airflow_provider_datareplication.version_compat import BaseHook
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Iterable, Iterator
     from types import TracebackType
 
     from azure.core import AsyncPipelineClient, PipelineClient
@@ -148,6 +150,24 @@ def read_page(status_code: int, headers: Any, body: bytes, what: str) -> dict[st
             f"Listing {what} came back HTTP 200 without a JSON object", request_ids=request_ids_from(headers)
         )
     return page
+
+
+def protected_items_of(vault: ReplicationVault) -> str:
+    """Name a vault's protected item list, for messages."""
+    return f"the protected items of {vault.describe()}"
+
+
+def listed_items(entries: Iterable[dict[str, Any]]) -> list[ProtectedItemStatus]:
+    """
+    Return a protected item list's entries as items (an entry without ``properties`` is left out).
+
+    :param entries: The list's entries, every page's.
+    """
+    from airflow_provider_datareplication.protected_item import ProtectedItemStatus
+
+    return [
+        ProtectedItemStatus.from_dict(entry) for entry in entries if isinstance(entry.get("properties"), dict)
+    ]
 
 
 #: ARM error codes of a 404 that says a parent of the resource is missing (in words), not the resource.
@@ -255,6 +275,28 @@ def started_work(
         OperationUrl.on(operation_url, connection.resource_manager_url)
         job_name = job_name_from_operation_url(operation_url)
     return StartedWork(status_code, operation_url, job_name, json_object(body))
+
+
+@dataclass(frozen=True)
+class Replication:
+    """
+    A discovered machine's replication as resolved: the ``properties`` to send and where.
+
+    :param properties: The item's ``properties`` (``policyName``, ``replicationExtensionName``,
+        ``customProperties``).
+    :param subscription_id: The vault's subscription.
+    :param resource_group_name: The vault's resource group (the Migrate project's).
+    :param vault_name: The project's replication vault.
+    :param protected_item_name: The item's name (the machine's, unless given).
+    :param warnings: What the cmdlet warns of (VMware Tools, an OS type not identified).
+    """
+
+    properties: dict[str, Any]
+    subscription_id: str
+    resource_group_name: str
+    vault_name: str
+    protected_item_name: str
+    warnings: list[str] = field(default_factory=list)
 
 
 class _AzureDataReplicationHookBase(BaseHook):
@@ -416,7 +458,13 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         return cast("T", target_class.resolve(self.connection, **names))  # type: ignore[attr-defined]
 
     def _send(
-        self, url: str, what: str, subscription_id: str, provider: str = DATA_REPLICATION
+        self,
+        url: str,
+        what: str,
+        subscription_id: str,
+        provider: str = DATA_REPLICATION,
+        *,
+        query: dict[str, Any] | None = None,
     ) -> tuple[int, Any, bytes]:
         """
         Read ``url`` at this process's pace for its subscription and provider.
@@ -425,6 +473,7 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         :param what: What it reads, for messages.
         :param subscription_id: The subscription the read is counted under.
         :param provider: The resource provider that answers it.
+        :param query: A read sent as a ``POST`` with this JSON body (a Resource Graph query).
         """
         import time
 
@@ -440,7 +489,8 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
         # The time spent waiting for the turn counts against the call's timeout.
         timeout = max(settings.call_timeout - (time.monotonic() - started), 1.0)
         paced: dict[str, Any] = {PACER_OPTION: pacer}
-        return self._call(HttpRequest("GET", url), what, timeout=timeout, **paced)
+        request = HttpRequest("GET", url) if query is None else HttpRequest("POST", url, json=query)
+        return self._call(request, what, timeout=timeout, **paced)
 
     def _call(
         self, request: HttpRequest, what: str, *, timeout: float, doing: str = "read", **options: Any
@@ -642,6 +692,395 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
             )
         return parsed
 
+    def list_resources(self, collection_id: str, *, api_version: str) -> list[dict[str, Any]]:
+        """
+        Read every entry of an ARM collection by its id (``.../replicationFabrics``...), every page.
+
+        :param collection_id: The collection's id (``/subscriptions/.../providers/...``).
+        :param api_version: The api-version of its resource type.
+        :raises AzureDataReplicationError: Reading it failed (typed by cause; a missing parent is not found).
+        """
+        from urllib.parse import quote
+
+        parts = collection_id.split("/")
+        lowered = [part.lower() for part in parts]
+        provider = (
+            parts[lowered.index("providers") + 1] if "providers" in lowered[:-1] else "Microsoft.Resources"
+        )
+        url = f"{self.connection.resource_manager_url}{quote(collection_id)}?api-version={quote(api_version)}"
+        return list(self._entries(url, collection_id, parts[2], provider))
+
+    def resource_graph(self, query: str, *, subscriptions: list[str]) -> list[dict[str, Any]]:
+        """
+        Run a Resource Graph query (``POST /providers/Microsoft.ResourceGraph/resources``): its rows.
+
+        A paced read, as ``Search-AzGraph`` sends it (the rows as objects).
+
+        :param query: The query (Kusto).
+        :param subscriptions: The subscriptions it runs over.
+        """
+        from airflow_provider_datareplication.azure_local import RESOURCE_GRAPH_API_VERSION
+
+        url = (
+            f"{self.connection.resource_manager_url}/providers/Microsoft.ResourceGraph/resources"
+            f"?api-version={RESOURCE_GRAPH_API_VERSION}"
+        )
+        what = "the Resource Graph query for the Arc resource bridge"
+        body = {"subscriptions": subscriptions, "query": query, "options": {"resultFormat": "objectArray"}}
+        status_code, headers, raw = self._send(
+            url, what, subscriptions[0], "Microsoft.ResourceGraph", query=body
+        )
+        if status_code != 200:
+            raise answer_error(status_code, headers, raw, what=what, doing="run")
+        rows = (json_object(raw) or {}).get("data")
+        return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+    def replication_properties(self, *, machine_id: str, **inputs: Any) -> dict[str, Any]:
+        """
+        Return the ``properties`` the create operator would send for a discovered machine (the cmdlet's).
+
+        The reads and checks of :meth:`resolve_replication` (the same inputs); nothing is written.
+
+        :param machine_id: The discovered machine's id.
+        :param inputs: The create operator's other machine inputs.
+        """
+        return self.resolve_replication(machine_id=machine_id, **inputs).properties
+
+    def resolve_replication(
+        self,
+        *,
+        machine_id: str,
+        target_storage_path_id: str,
+        target_resource_group_id: str,
+        target_vm_name: str,
+        source_appliance_name: str,
+        target_appliance_name: str,
+        target_virtual_switch_id: str | None = None,
+        os_disk_id: str | None = None,
+        target_test_virtual_switch_id: str | None = None,
+        target_vm_cpu_cores: int | None = None,
+        target_vm_ram_mb: int | None = None,
+        is_dynamic_memory_enabled: bool | None = None,
+        disks: list[dict[str, Any]] | None = None,
+        nics: list[dict[str, Any]] | None = None,
+        protected_item_name: str | None = None,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> Replication:
+        """
+        Resolve a machine's replication as ``New-AzMigrateLocalServerReplication`` does: read, check, build.
+
+        Reads (each paced, ARM's errors typed): the machine and its site (OffAzure), the Migrate
+        project's Data Replication solution (its vault) and discovery solution (its appliances), the
+        vault, the resource group's replication fabrics and each appliance's fabric agents, the
+        policy and the replication extension, Resource Graph for the target cluster's Arc resource
+        bridge, the site's run-as accounts, the storage path and the vault's protected items (is
+        the machine replicating already). Every check the cmdlet makes raises :class:`ValueError`
+        with its message before anything is written.
+
+        :param machine_id: The discovered machine (``.../Microsoft.OffAzure/{HyperVSites|VMwareSites}/...``).
+        :param target_storage_path_id: The Azure Local storage path (``storageContainers``).
+        :param target_resource_group_id: The resource group the VM lands in.
+        :param target_vm_name: The VM's name on Azure Local.
+        :param source_appliance_name: The discovery appliance.
+        :param target_appliance_name: The Azure Local appliance.
+        :param target_virtual_switch_id: The logical network every NIC goes to (default mapping).
+        :param os_disk_id: The OS disk (default mapping).
+        :param target_test_virtual_switch_id: The test failover's network (default: the target one).
+        :param target_vm_cpu_cores: CPU cores (default: the machine's).
+        :param target_vm_ram_mb: Memory in MB (default: the machine's, at least 1 GB).
+        :param is_dynamic_memory_enabled: Dynamic memory (default: the machine's; VMware: off).
+        :param disks: The power-user mapping's disks (with ``nics``), instead of ``os_disk_id``.
+        :param nics: The power-user mapping's NICs, instead of ``target_virtual_switch_id``.
+        :param protected_item_name: The item it will be (default: the machine's name).
+        :param vault_name: The vault: the Migrate project's (another is refused; default: the project's).
+        :param resource_group_name: The vault's resource group: the project's (another is refused).
+        :param subscription_id: The vault's subscription (default: the connection's, else the machine's).
+        :param api_version: The api-version of the Data Replication reads (vault, fabrics, agents,
+            policy, extension, protected items).
+        """
+        from airflow_provider_datareplication import azure_local as local
+
+        asked_vault, asked_group = vault_name, resource_group_name
+        machine_ref = local.DiscoveredMachine.parse(machine_id)
+        instance_type = machine_ref.instance_type
+        power_user = disks is not None or nics is not None
+        if power_user and (os_disk_id is not None or target_virtual_switch_id is not None):
+            raise ValueError(
+                "give disks and nics (the power-user mapping) or os_disk_id and target_virtual_switch_id"
+            )
+        if not power_user and not (os_disk_id and target_virtual_switch_id):
+            raise ValueError("os_disk_id and target_virtual_switch_id are required (or disks and nics)")
+        local.check_target_vm_name(target_vm_name)
+        if target_vm_cpu_cores is not None:
+            target_vm_cpu_cores = local.check_cpu_cores(target_vm_cpu_cores)
+        rg, offazure = machine_ref.resource_group_name, "2020-01-01"
+
+        def read(resource_id: str, api_version: str, missing: str) -> dict[str, Any]:
+            body = self.get_resource(resource_id, api_version=api_version)
+            if body is None:
+                raise ValueError(missing)
+            return body
+
+        machine = read(
+            machine_id,
+            offazure,
+            f"Machine '{machine_ref.machine_name}' not found in resource group '{rg}' and site "
+            f"'{machine_ref.parts[8]}'.",
+        )
+        site = read(
+            machine_ref.site_id,
+            offazure,
+            f"Machine site '{machine_ref.parts[8]}' with Type '{machine_ref.site_type}' not found.",
+        )
+        warnings = local.check_machine(machine, instance_type)
+        project_id = str((site.get("properties") or {}).get("discoverySolutionId") or "")
+        project_parts = project_id.split("/")
+        if len(project_parts) < 9:
+            raise ValueError(
+                f"Machine site '{machine_ref.parts[8]}' names no Migrate project (discoverySolutionId)"
+            )
+        project = "/".join(project_parts[:9])
+        solution = read(
+            f"{project}/solutions/{local.DATA_REPLICATION_SOLUTION}",
+            local.MIGRATE_API_VERSION,
+            f"No Data Replication Service Solution '{local.DATA_REPLICATION_SOLUTION}' found in resource "
+            "group "
+            f"'{rg}' and project '{project_parts[8]}'. Please verify your appliance setup.",
+        )
+        details = ((solution.get("properties") or {}).get("details") or {}).get("extendedDetails") or {}
+        vault_parts = str(details.get("vaultId") or "").split("/")
+        vault_name = vault_parts[8] if len(vault_parts) > 8 else ""
+        if not vault_name:
+            raise ValueError("No Replication Vault found. Please verify your Azure Migrate project setup.")
+        for name, mine, expected in (
+            ("vault_name", asked_vault, vault_name),
+            ("resource_group_name", asked_group, rg),
+        ):
+            if mine is not None and str(mine).lower() != str(expected).lower():
+                raise ValueError(
+                    f"{name} {mine!r} is not the Migrate project's ({expected!r}): a machine replicates to "
+                    "its project's vault (leave it out)"
+                )
+        subscription = subscription_id or self.connection.subscription_id or machine_ref.subscription_id
+        vault = ReplicationVault.resolve(
+            self.connection,
+            vault_name=vault_name,
+            resource_group_name=rg,
+            subscription_id=subscription,
+            api_version=api_version,
+        )
+        vault_id = vault_resource_id(vault)
+        vault_body = read(
+            vault_id,
+            api_version,
+            f"No Replication Vault '{vault_name}' found in Resource Group '{rg}'. Please verify your Azure "
+            "Migrate project setup.",
+        )
+        state = (vault_body.get("properties") or {}).get("provisioningState")
+        if state != "Succeeded":
+            raise ValueError(
+                f"The Replication Vault '{vault_name}' is not in a valid state. The provisioning state is "
+                f"'{state}'. Please verify your Azure Migrate project setup."
+            )
+        discovery = read(
+            f"{project}/solutions/{local.DISCOVERY_SOLUTION}",
+            local.MIGRATE_API_VERSION,
+            f"Server Discovery Solution '{local.DISCOVERY_SOLUTION}' not found.",
+        )
+        local.check_appliances(local.appliance_sites(discovery), source_appliance_name, target_appliance_name)
+        group = f"/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.DataReplication"
+        fabrics = [
+            fabric
+            for fabric in self.list_resources(f"{group}/replicationFabrics", api_version=api_version)
+            if (fabric.get("properties") or {}).get("provisioningState") == "Succeeded"
+            and str(
+                ((fabric.get("properties") or {}).get("customProperties") or {}).get("migrationSolutionId")
+            ).lower()
+            == str(solution.get("id")).lower()
+        ]
+
+        def fabric_of(kind: str, appliance: str, missing: str) -> dict[str, Any]:
+            for fabric in fabrics:
+                custom = (fabric.get("properties") or {}).get("customProperties") or {}
+                if custom.get("instanceType") == kind and str(fabric.get("name")).lower().startswith(
+                    appliance.lower()
+                ):
+                    return fabric
+            raise ValueError(missing)
+
+        def agent_of(fabric: dict[str, Any], kind: str, appliance: str, where: str) -> dict[str, Any]:
+            disconnected = (
+                f"The {where} appliance '{appliance}' is in a disconnected state. Ensure that the {where} "
+                "appliance is running and has connectivity before proceeding."
+            )
+            for agent in self.list_resources(
+                f"{group}/replicationFabrics/{fabric['name']}/fabricAgents",
+                api_version=api_version,
+            ):
+                properties = agent.get("properties") or {}
+                if (
+                    str(properties.get("machineName")).lower() == appliance.lower()
+                    and str((properties.get("customProperties") or {}).get("instanceType")).lower()
+                    == kind.lower()
+                    and properties.get("isResponsive") is True
+                ):
+                    return agent
+            raise ValueError(disconnected)
+
+        source_kind = local.SOURCE_FABRIC_TYPES[instance_type]
+        source_fabric = fabric_of(
+            source_kind,
+            source_appliance_name,
+            f"Couldn't find connected source appliance with the name '{source_appliance_name}'. Deploy a "
+            "source appliance by completing the Discover step of migration for your on-premises environment.",
+        )
+        source_agent = agent_of(source_fabric, source_kind, source_appliance_name, "source")
+        target_fabric = fabric_of(
+            local.TARGET_FABRIC_TYPE,
+            target_appliance_name,
+            f"Couldn't find connected target appliance with the name '{target_appliance_name}'. Deploy a "
+            "target appliance by completing the Configuration step of migration for your Azure Local "
+            "environment.",
+        )
+        # The cmdlet takes the first agent of the target fabric unfiltered: the filtered one is meant.
+        target_agent = agent_of(target_fabric, local.TARGET_FABRIC_TYPE, target_appliance_name, "target")
+        infrastructure = "Run the Initialize-AzMigrateLocalReplicationInfrastructure command."
+        policy_name = f"{vault_name}{instance_type}policy"
+        fabric_names = [str(fabric["id"]).split("/")[-1] for fabric in (source_fabric, target_fabric)]
+        extension_name = f"{fabric_names[0]}-{fabric_names[1]}-MigReplicationExtn"
+        for kind, name, collection in (
+            ("policy", policy_name, "replicationPolicies"),
+            ("extension", extension_name, "replicationExtensions"),
+        ):
+            body = read(
+                f"{vault_id}/{collection}/{name}",
+                api_version,
+                f"The replication {kind} '{name}' not found. The replication infrastructure is not "
+                f"initialized. {infrastructure}",
+            )
+            state = (body.get("properties") or {}).get("provisioningState")
+            if state != "Succeeded":
+                raise ValueError(
+                    f"The replication {kind} '{name}' is not in a valid state. The provisioning state is "
+                    f"'{state}'. Re-{infrastructure[0].lower()}{infrastructure[1:]}"
+                )
+        cluster_id = str(
+            (
+                ((target_fabric.get("properties") or {}).get("customProperties") or {}).get("cluster") or {}
+            ).get("resourceName")
+            or ""
+        )
+        cluster_parts = cluster_id.split("/")
+        if len(cluster_parts) < 3:
+            raise ValueError(f"The target appliance's fabric names no Azure Local cluster: {cluster_id!r}")
+        rows = self.resource_graph(
+            local.arc_resource_bridge_query(cluster_id), subscriptions=[cluster_parts[2]]
+        )
+        if not rows:
+            raise ValueError(f"{local.NO_CLUSTERS}. Validate target cluster with id '{cluster_id}' exists.")
+        bridge = rows[0]
+        if bridge.get("statusOfTheBridge") != "Running":
+            raise ValueError(
+                f"{local.BRIDGE_NOT_RUNNING}. Make sure the Arc Resource Bridge is online before retrying."
+            )
+        credential_type = local.RUN_AS_CREDENTIAL_TYPES[instance_type]
+        run_as = next(
+            (
+                account
+                for account in self.list_resources(
+                    f"{machine_ref.site_id}/runAsAccounts", api_version=offazure
+                )
+                if (account.get("properties") or {}).get("credentialType") == credential_type
+            ),
+            None,
+        )
+        if run_as is None:
+            raise ValueError(
+                f"No run as account found for site '{machine_ref.parts[8]}' ({credential_type})."
+            )
+        storage = read(
+            target_storage_path_id,
+            local.AZURE_STACK_HCI_API_VERSION,
+            f"The storage path '{target_storage_path_id}' was not found (target_storage_path_id).",
+        )
+        state = (storage.get("properties") or {}).get("provisioningState")
+        if state != "Succeeded":
+            raise ValueError(
+                f"The storage path '{target_storage_path_id}' is not provisioned: its provisioningState "
+                f"is '{state}'."
+            )
+        item_name = protected_item_name or machine_ref.machine_name
+        for item in self.list_protected_items(**vault.to_dict()):
+            replicated = str(item.custom_properties.get("fabricDiscoveryMachineId") or "").lower()
+            if replicated == machine_id.lower() and str(item.name).lower() != item_name.lower():
+                raise ValueError(f"{local.ALREADY_IN_REPLICATION} (protected item {item.name!r})")
+        properties = machine.get("properties") or {}
+        if instance_type == "HyperVToAzStackHCI":
+            generation = str(properties.get("generation"))
+            source_dynamic = properties.get("isDynamicMemoryEnabled") is True
+        else:
+            generation = "1" if str(properties.get("firmware")).lower() == "bios" else "2"
+            source_dynamic = False
+        if target_vm_ram_mb is not None:
+            memory = local.check_ram_mb(target_vm_ram_mb, generation)
+        else:
+            memory = int(max(float(properties.get("allocatedMemoryInMB") or 0), local.MIN_TARGET_MEMORY_MB))
+        if power_user:
+            disk_inputs = local.check_disks(disks, machine, instance_type, generation)
+            nic_inputs = local.check_nics(nics)
+            known = {str(nic.get("nicId")).lower() for nic in properties.get("networkAdapters") or []}
+            for nic in nic_inputs:
+                if str(nic["nicId"]).lower() not in known:
+                    raise ValueError(f"The Nic id '{nic['nicId']}' is not found.")
+        else:
+            disk_inputs = local.default_disks(machine, instance_type, str(os_disk_id))
+            nic_inputs = local.default_nics(
+                machine, str(target_virtual_switch_id), target_test_virtual_switch_id
+            )
+        custom = {
+            "instanceType": instance_type,
+            "targetHciClusterId": cluster_id,
+            "targetArcClusterCustomLocationId": bridge.get("CustomLocation"),
+            "storageContainerId": target_storage_path_id,
+            "targetResourceGroupId": target_resource_group_id,
+            "customLocationRegion": bridge.get("customLocationRegion"),
+            "disksToInclude": disk_inputs,
+            "nicsToInclude": nic_inputs,
+            "targetVmName": target_vm_name,
+            "hyperVGeneration": generation,
+            "targetCpuCores": target_vm_cpu_cores
+            if target_vm_cpu_cores is not None
+            else properties.get("numberOfProcessorCore"),
+            "isDynamicRam": is_dynamic_memory_enabled
+            if is_dynamic_memory_enabled is not None
+            else source_dynamic,
+            "dynamicMemoryConfig": {
+                "maximumMemoryInMegaBytes": max(memory, local.DEFAULT_MAX_DYNAMIC_MEMORY_MB),
+                "minimumMemoryInMegaBytes": min(memory, local.DEFAULT_MIN_DYNAMIC_MEMORY_MB),
+                "targetMemoryBufferPercentage": local.DEFAULT_MEMORY_BUFFER_PERCENTAGE,
+            },
+            "targetMemoryInMegaBytes": memory,
+            "fabricDiscoveryMachineId": machine.get("id") or machine_id,
+            "runAsAccountId": run_as.get("id"),
+            "sourceFabricAgentName": source_agent.get("name"),
+            "targetFabricAgentName": target_agent.get("name"),
+        }
+        return Replication(
+            properties={
+                "policyName": policy_name,
+                "replicationExtensionName": extension_name,
+                "customProperties": custom,
+            },
+            subscription_id=subscription,
+            resource_group_name=rg,
+            vault_name=vault_name,
+            protected_item_name=item_name,
+            warnings=warnings,
+        )
+
     def list_jobs(self, item: ProtectedItem) -> list[dict[str, Any]]:
         """
         Read the jobs of an item's vault, every page (``nextLink``), as the service lists them.
@@ -659,14 +1098,55 @@ class AzureDataReplicationHook(_AzureDataReplicationHookBase):
 
         :param item: Whose vault (its api-version too).
         """
-        connection = self.connection
-        url: str | None = item.jobs_url(connection.resource_manager_url)
-        while url:
-            what = f"the jobs of vault {item.vault_name!r}"
-            status_code, headers, body = self._send(url, what, item.subscription_id)
-            page = read_page(status_code, headers, body, what)
+        url = item.jobs_url(self.connection.resource_manager_url)
+        yield from self._entries(url, f"the jobs of vault {item.vault_name!r}", item.subscription_id)
+
+    def _entries(
+        self, url: str, what: str, subscription_id: str, provider: str = DATA_REPLICATION
+    ) -> Iterator[dict[str, Any]]:
+        """
+        Yield the entries of a list, page after page (``nextLink``), each page a paced read.
+
+        :param url: The first page's URL.
+        :param what: What is listed, for messages.
+        :param subscription_id: The subscription its reads are counted under.
+        :param provider: The resource provider that answers it.
+        """
+        resource_manager_url = self.connection.resource_manager_url
+        page_url: str | None = url
+        while page_url:
+            page = read_page(*self._send(page_url, what, subscription_id, provider), what)
             yield from (entry for entry in page.get("value") or [] if isinstance(entry, dict))
-            url = next_page(page, connection.resource_manager_url)
+            page_url = next_page(page, resource_manager_url)
+
+    def list_protected_items(
+        self,
+        *,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> list[ProtectedItemStatus]:
+        """
+        Read every protected item of a vault ("Protected Item - List"), every page; each page a paced read.
+
+        :param vault_name: The replication vault; defaults to the connection's ``vault_name``.
+        :param resource_group_name: Defaults to the connection's ``resource_group_name``.
+        :param subscription_id: Defaults to the connection's ``subscriptionId``.
+        :param api_version: The api-version (``2024-09-01``, ``2026-05-01``).
+        :raises ValueError: A parameter breaks Azure's rules (nothing is sent).
+        :raises AzureDataReplicationError: Reading the list failed (typed by cause; a missing vault
+            is not found).
+        """
+        vault = self.resolve(
+            ReplicationVault,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+        url = vault.protected_items_url(self.connection.resource_manager_url)
+        return listed_items(self._entries(url, protected_items_of(vault), vault.subscription_id))
 
     def start(self, item: ProtectedItem, action: ItemAction) -> StartedWork:
         """
@@ -875,6 +1355,29 @@ class AzureDataReplicationAsyncHook(_AzureDataReplicationHookBase):
             page = read_page(*await self._send(page_url, what, subscription_id), what)
             yield page
             page_url = next_page(page, connection.resource_manager_url)
+
+    async def list_protected_items(
+        self,
+        *,
+        vault_name: str | None = None,
+        resource_group_name: str | None = None,
+        subscription_id: str | None = None,
+        api_version: str = JOB_API_VERSION,
+    ) -> list[ProtectedItemStatus]:
+        """Read every protected item of a vault, every page, as the sync hook's, awaited."""
+        vault = await self.resolve(
+            ReplicationVault,
+            vault_name=vault_name,
+            resource_group_name=resource_group_name,
+            subscription_id=subscription_id,
+            api_version=api_version,
+        )
+        connection = await self.get_async_connection_settings()
+        url, what = vault.protected_items_url(connection.resource_manager_url), protected_items_of(vault)
+        entries: list[dict[str, Any]] = []
+        async for page in self.list_pages(url, what, vault.subscription_id):
+            entries.extend(entry for entry in page.get("value") or [] if isinstance(entry, dict))
+        return listed_items(entries)
 
     async def resolve(self, target_class: type[T], **names: Any) -> T:
         """Name a target, as the sync hook's; the connection is read with Airflow's async API."""

@@ -11,17 +11,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from airflow_provider_datareplication.actions import create_item, delete_item, planned_failover
+from airflow_provider_datareplication.actions import create_item, delete_item, planned_failover, update_item
 from airflow_provider_datareplication.arguments import as_bool, as_bool_or_template, check_wait
-from airflow_provider_datareplication.identifiers import VaultJob
+from airflow_provider_datareplication.identifiers import JOB_API_VERSION, ReplicationVault, VaultJob
 from airflow_provider_datareplication.job import Job
 from airflow_provider_datareplication.mixins import (
     AzureDataReplicationTaskMixin,
+    InVaultTaskMixin,
     JobTaskMixin,
     OperationTaskMixin,
     ProtectedItemTaskMixin,
 )
 from airflow_provider_datareplication.protected_item import (
+    COMMIT_JOB,
     DISABLE_PROTECTION,
     ENABLE_PROTECTION,
     FAILING_OVER,
@@ -29,6 +31,7 @@ from airflow_provider_datareplication.protected_item import (
     PLANNED_FAILOVER,
     REMOVAL_JOB,
     REMOVING,
+    UPDATE_PROTECTED_ITEM,
     job_is_on_item,
     job_is_running,
     job_started,
@@ -105,6 +108,45 @@ class AzureDataReplicationJobStatusOperator(JobTaskMixin, AzureDataReplicationBa
     :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
     :param azure_data_replication_conn_id: The Airflow connection (templated).
     """
+
+
+class AzureDataReplicationListProtectedItemsOperator(InVaultTaskMixin):
+    """
+    Push one row per protected item (server) of a vault to XCom, and log them as a table: a wave's state.
+
+    Reads the vault's list ("Protected Item - List", every page; never one read per item) once.
+    Each row (``return_value``, a list) holds the item, its source VM's name, ``protectionState``,
+    the replication's progress in percent (a resynchronization's while one runs), its
+    ``replicationHealth`` and first health error, its ``allowedJobs``, and its current job (else
+    the newest last job it names) with that job's state. It reports and does not judge: a failed
+    item is a row like any other.
+
+    :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
+    :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
+    :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
+    :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
+    :param azure_data_replication_conn_id: The Airflow connection (templated).
+    """
+
+    target_class = ReplicationVault
+    template_fields: tuple[str, ...] = (*ReplicationVault.task_parameters(), "azure_data_replication_conn_id")
+
+    def __init__(self, *, api_version: str = JOB_API_VERSION, **kwargs: Any) -> None:
+        self.api_version = api_version
+        super().__init__(**kwargs)
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        """Read the vault's list; the rows are the ``return_value`` XCom."""
+        from airflow_provider_datareplication.protected_item import format_table
+
+        try:
+            vault = cast("ReplicationVault", self.target)
+            self.remember_portal_link(context, vault)
+            rows = [item.row() for item in self.hook.list_protected_items(**vault.to_dict())]
+            self.log.info("%d protected item(s) in %s:\n%s", len(rows), vault.describe(), format_table(rows))
+            return rows
+        finally:
+            self.close_hook()
 
 
 @dataclass(frozen=True)
@@ -435,10 +477,37 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
     read); the keys ``job_name`` and ``operation_url`` name the job and its operation, whichever try
     started it.
 
-    :param protected_item_name: The protected item to create (templated).
-    :param properties: The item's ``properties`` as the service takes them (templated):
-        ``policyName``, ``replicationExtensionName`` and ``customProperties`` with its
+    The ``properties`` come from a discovered machine, as ``New-AzMigrateLocalServerReplication``
+    builds them (``machine_id`` and the inputs below: read and checked in the worker, nothing at
+    parse time; see the hook's ``resolve_replication``), or are given whole (``properties``), not
+    both. With ``machine_id`` the vault and its resource group are the Migrate project's, and
+    ``protected_item_name`` defaults to the machine's name (as the cmdlet's).
+
+    :param protected_item_name: The protected item to create (templated); with ``machine_id``,
+        defaults to the machine's name.
+    :param properties: Instead of a machine: the item's ``properties`` as the service takes them
+        (templated): ``policyName``, ``replicationExtensionName`` and ``customProperties`` with its
         ``instanceType`` (``HyperVToAzStackHCI``, ``VMwareToAzStackHCI``) and the scenario's fields.
+    :param machine_id: The discovered machine (``.../Microsoft.OffAzure/{HyperVSites|VMwareSites}/
+        {site}/machines/{machine}``; templated).
+    :param target_storage_path_id: The Azure Local storage path (``storageContainers``; templated).
+    :param target_resource_group_id: The resource group the VM lands in (templated).
+    :param target_vm_name: The VM's name on Azure Local (templated; the cmdlet's rules).
+    :param target_virtual_switch_id: The logical network every NIC goes to (templated; the default
+        mapping, with ``os_disk_id``).
+    :param os_disk_id: The OS disk: a Hyper-V disk's ``instanceId``, a VMware disk's ``uuid``
+        (templated).
+    :param source_appliance_name: The discovery appliance (templated).
+    :param target_appliance_name: The Azure Local appliance (templated).
+    :param target_test_virtual_switch_id: The test failover's logical network (default: the target's).
+    :param target_vm_cpu_cores: CPU cores, 1 to 64 (default: the machine's).
+    :param target_vm_ram_mb: Memory in MB (default: the machine's, at least 1 GB).
+    :param is_dynamic_memory_enabled: Dynamic memory (default: the machine's; off for VMware).
+    :param disks: The power-user mapping (with ``nics``, instead of ``os_disk_id`` and
+        ``target_virtual_switch_id``): each disk in the service's words (``diskId``, ``diskSizeGB``,
+        ``diskFileFormat``, ``isDynamic``, ``isOsDisk``...), one the OS disk.
+    :param nics: The power-user mapping's NICs (``nicId``, ``targetNetworkId``, optionally
+        ``testNetworkId``, ``selectionTypeForFailover``).
     :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
     :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
     :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
@@ -455,17 +524,108 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
     template_fields: tuple[str, ...] = (
         *AzureDataReplicationBaseProtectedItemOperator.template_fields,
         "properties",
+        "machine_id",
+        "target_storage_path_id",
+        "target_resource_group_id",
+        "target_vm_name",
+        "target_virtual_switch_id",
+        "os_disk_id",
+        "source_appliance_name",
+        "target_appliance_name",
+        "target_test_virtual_switch_id",
+        "target_vm_cpu_cores",
+        "target_vm_ram_mb",
+        "is_dynamic_memory_enabled",
+        "disks",
+        "nics",
     )
-    template_fields_renderers = {"properties": "json"}
+    template_fields_renderers = {"properties": "json", "disks": "json", "nics": "json"}
 
-    def __init__(self, *, properties: dict[str, Any], **kwargs: Any) -> None:
-        self.properties = properties
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        protected_item_name: str | None = None,
+        properties: dict[str, Any] | None = None,
+        machine_id: str | None = None,
+        target_storage_path_id: str | None = None,
+        target_resource_group_id: str | None = None,
+        target_vm_name: str | None = None,
+        target_virtual_switch_id: str | None = None,
+        os_disk_id: str | None = None,
+        source_appliance_name: str | None = None,
+        target_appliance_name: str | None = None,
+        target_test_virtual_switch_id: str | None = None,
+        target_vm_cpu_cores: int | None = None,
+        target_vm_ram_mb: int | None = None,
+        is_dynamic_memory_enabled: bool | None = None,
+        disks: list[dict[str, Any]] | None = None,
+        nics: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_datareplication.arguments import literal
+
+        given = {
+            "machine_id": machine_id,
+            "target_storage_path_id": target_storage_path_id,
+            "target_resource_group_id": target_resource_group_id,
+            "target_vm_name": target_vm_name,
+            "target_virtual_switch_id": target_virtual_switch_id,
+            "os_disk_id": os_disk_id,
+            "source_appliance_name": source_appliance_name,
+            "target_appliance_name": target_appliance_name,
+            "target_test_virtual_switch_id": target_test_virtual_switch_id,
+            "target_vm_cpu_cores": target_vm_cpu_cores,
+            "target_vm_ram_mb": target_vm_ram_mb,
+            "is_dynamic_memory_enabled": is_dynamic_memory_enabled,
+            "disks": disks,
+            "nics": nics,
+        }
+        check_machine_inputs(properties, protected_item_name, given)
+        if literal(is_dynamic_memory_enabled):
+            given["is_dynamic_memory_enabled"] = as_bool(
+                "is_dynamic_memory_enabled", is_dynamic_memory_enabled
+            )
+        self.properties: Any = properties
+        self.machine_id: Any = machine_id
+        for name, value in given.items():
+            setattr(self, name, value)
+        super().__init__(protected_item_name=cast("str", protected_item_name), **kwargs)
 
     def check_arguments(self) -> None:
-        """Check the rendered arguments, ``properties`` for what the service requires among them."""
+        """
+        Check the rendered arguments; with ``machine_id``, resolve the ``properties`` as the cmdlet does.
+
+        The resolution reads the machine, its project, the vault and the infrastructure (the hook's
+        :meth:`~airflow_provider_datareplication.hooks.data_replication.AzureDataReplicationHook.resolve_replication`)
+        and refuses, before anything is written, what the cmdlet refuses.
+        """
         super().check_arguments()
+        if self.machine_id is not None:
+            self._resolve_machine()
         check_properties(self.properties)
+
+    def _resolve_machine(self) -> None:
+        inputs = {name: getattr(self, name) for name in MACHINE_INPUTS}
+        if inputs["is_dynamic_memory_enabled"] is not None:
+            inputs["is_dynamic_memory_enabled"] = as_bool(
+                "is_dynamic_memory_enabled", inputs["is_dynamic_memory_enabled"]
+            )
+        replication = self.hook.resolve_replication(
+            **inputs,
+            protected_item_name=self.protected_item_name,
+            vault_name=self.vault_name,
+            resource_group_name=self.resource_group_name,
+            subscription_id=self.subscription_id,
+            api_version=self.api_version,
+        )
+        for warning in replication.warnings:
+            self.log.warning("%s: %s", self.machine_id, warning)
+        self.properties = replication.properties
+        self.protected_item_name = replication.protected_item_name
+        self.vault_name = replication.vault_name
+        self.resource_group_name = replication.resource_group_name
+        self.subscription_id = replication.subscription_id
+        self.__dict__.pop("target", None)
 
     def plan(self, item: ProtectedItemStatus | None, job: dict[str, Any] | None) -> Plan:
         """Create the item unless it exists as asked; refuse one that differs, is failed or busy."""
@@ -608,6 +768,223 @@ class AzureDataReplicationDeleteProtectedItemOperator(AzureDataReplicationBasePr
                 item, "a removal needs DisableProtection among its allowed jobs (or force_delete)"
             )
         return Plan(delete_item(force_delete=self.force_delete))
+
+
+#: The update operator's parameters that change the server, as its ``__init__`` takes them.
+_UPDATES = (
+    "target_vm_cpu_cores",
+    "target_vm_ram_mb",
+    "is_dynamic_memory_enabled",
+    "dynamic_memory_config",
+    "nics",
+    "os_type",
+    "target_vm_security_option",
+)
+
+
+class AzureDataReplicationUpdateProtectedItemOperator(AzureDataReplicationBaseProtectedItemOperator):
+    """
+    Change a replicating server before its cut-over (CPU, memory, NICs, OS type...), then wait on the job.
+
+    As ``Set-AzMigrateLocalServerReplication`` does: reads the item, refuses unless its
+    ``allowedJobs`` has ``DisableProtection`` (initial replication has begun) and not
+    ``CommitFailover`` (the migration is not done), checks CPU cores (1 to 64), memory (512 MB to
+    1 TB for a Hyper-V generation 1 VM, 32 MB to 12 TB otherwise) and dynamic memory (the minimum
+    at most, the maximum at least the target memory; the buffer 5 to 2000 %), the NICs (each among
+    the discovered machine's, read at the item's ``fabricDiscoveryMachineId``, none twice, a network
+    for each ``SelectedByUser``), then sends ``PATCH .../protectedItems/{item}`` with the
+    ``customProperties`` update model of the item's ``instanceType``: only the fields given, never
+    ``hyperVGeneration`` (it cannot change). Dynamic memory turned on without a configuration takes
+    the item's, else the cmdlet's default (1 GB or less, 1 TB or more, 20 %). The job the answer
+    names ("Update protected item") is waited on as the other operators do: an update of this
+    attempt under way is waited on, one ended is judged and not sent again. ``return_value`` is the
+    job's body; the keys ``job_name`` and ``operation_url`` name the job and its operation.
+
+    :param protected_item_name: The protected item to change (templated).
+    :param target_vm_cpu_cores: The target VM's CPU cores (templated).
+    :param target_vm_ram_mb: The target VM's memory in MB (templated).
+    :param is_dynamic_memory_enabled: Dynamic memory on or off (templated: ``true``/``false`` once rendered).
+    :param dynamic_memory_config: ``{"minimumMemoryInMegaBytes", "maximumMemoryInMegaBytes",
+        "targetMemoryBufferPercentage"}`` (templated); needs dynamic memory on.
+    :param nics: The NICs to include, in the service's words (templated): each ``nicId``,
+        ``targetNetworkId`` (logical network), optionally ``testNetworkId`` (defaults to the target
+        one) and ``selectionTypeForFailover`` (``SelectedByUser``, the default, or ``NotSelected``).
+    :param os_type: ``WindowsGuest`` or ``LinuxGuest`` (templated).
+    :param target_vm_security_option: ``None``, ``SecureBootEnabled`` or ``TrustedLaunch``
+        (templated); a generation 1 VM takes ``None`` only.
+    :param vault_name: The replication vault; defaults to the connection's ``vault_name`` (templated).
+    :param resource_group_name: Defaults to the connection's ``resource_group_name`` (templated).
+    :param subscription_id: Defaults to the connection's ``subscriptionId`` (templated).
+    :param api_version: The api-version (templated): ``2024-09-01`` (default) or ``2026-05-01``.
+    :param azure_data_replication_conn_id: The Airflow connection (templated).
+    :param wait_for_termination: Wait until the job has ended (else return after starting it).
+    :param check_interval: Seconds between reads of the job while waiting (templated).
+    :param timeout: Seconds to wait at most (default 7 days; templated); the job goes on in Azure after that.
+    :param deferrable: Wait in the triggerer instead of a worker slot; defaults to
+        ``[operators] default_deferrable``.
+    """
+
+    scenario = UPDATE_PROTECTED_ITEM
+    template_fields: tuple[str, ...] = (
+        *AzureDataReplicationBaseProtectedItemOperator.template_fields,
+        *_UPDATES,
+    )
+    template_fields_renderers = {"dynamic_memory_config": "json", "nics": "json"}
+
+    def __init__(
+        self,
+        *,
+        protected_item_name: str,
+        target_vm_cpu_cores: int | None = None,
+        target_vm_ram_mb: int | None = None,
+        is_dynamic_memory_enabled: bool | None = None,
+        dynamic_memory_config: dict[str, Any] | None = None,
+        nics: list[dict[str, Any]] | None = None,
+        os_type: str | None = None,
+        target_vm_security_option: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_datareplication.azure_local import check_update_arguments
+
+        given = {
+            "target_vm_cpu_cores": target_vm_cpu_cores,
+            "target_vm_ram_mb": target_vm_ram_mb,
+            "is_dynamic_memory_enabled": is_dynamic_memory_enabled,
+            "dynamic_memory_config": dynamic_memory_config,
+            "nics": nics,
+            "os_type": os_type,
+            "target_vm_security_option": target_vm_security_option,
+        }
+        if all(value is None for value in given.values()):
+            raise ValueError(f"nothing to update: give at least one of {', '.join(_UPDATES)}")
+        checked = check_update_arguments(given)
+        self.target_vm_cpu_cores: Any = checked["target_vm_cpu_cores"]
+        self.target_vm_ram_mb: Any = checked["target_vm_ram_mb"]
+        self.is_dynamic_memory_enabled: Any = checked["is_dynamic_memory_enabled"]
+        self.dynamic_memory_config: Any = checked["dynamic_memory_config"]
+        self.nics: Any = checked["nics"]
+        self.os_type: Any = checked["os_type"]
+        self.target_vm_security_option: Any = checked["target_vm_security_option"]
+        super().__init__(protected_item_name=protected_item_name, **kwargs)
+
+    def check_arguments(self) -> None:
+        """Check the rendered arguments by themselves (the item's own limits come once it is read)."""
+        from airflow_provider_datareplication.azure_local import check_update_arguments
+
+        super().check_arguments()
+        for name, value in check_update_arguments({name: getattr(self, name) for name in _UPDATES}).items():
+            setattr(self, name, value)
+
+    def plan(self, item: ProtectedItemStatus | None, job: dict[str, Any] | None) -> Plan:
+        """Update an item that allows it (the cmdlet's rule); wait on this attempt's update or judge it."""
+        from airflow_provider_datareplication.exceptions import AzureDataReplicationActionRefusedError
+
+        if item is None:
+            raise AzureDataReplicationActionRefusedError(f"Not sent: there is no {self.target.describe()}")
+        if (followed := self.follow(job)) is not None:
+            return followed
+        if REMOVAL_JOB not in item.allowed_jobs or COMMIT_JOB in item.allowed_jobs:
+            raise self.refuse(
+                item,
+                "an update needs DisableProtection and not CommitFailover among its allowed jobs, as "
+                "Set-AzMigrateLocalServerReplication's (initial replication has begun, the migration is "
+                "not complete)",
+            )
+        return Plan(update_item(self.update_properties(item)))
+
+    def update_properties(self, item: ProtectedItemStatus) -> dict[str, Any]:
+        """
+        Build the ``customProperties`` to send for the item as it is (its machine read for ``nics``).
+
+        :param item: The item.
+        """
+        from airflow_provider_datareplication.azure_local import (
+            OFFAZURE_API_VERSION,
+            update_custom_properties,
+        )
+
+        custom = item.custom_properties
+        machine_nic_ids = None
+        if self.nics is not None:
+            machine_id = custom.get("fabricDiscoveryMachineId")
+            machine = (
+                self.hook.get_resource(str(machine_id), api_version=OFFAZURE_API_VERSION)
+                if machine_id
+                else None
+            )
+            if machine is None:
+                raise self.refuse(
+                    item, f"its discovered machine {machine_id!r} was not found, to check nics against"
+                )
+            adapters = (machine.get("properties") or {}).get("networkAdapters") or []
+            machine_nic_ids = [str(nic.get("nicId")) for nic in adapters if isinstance(nic, dict)]
+        try:
+            return update_custom_properties(
+                custom, **{name: getattr(self, name) for name in _UPDATES}, machine_nic_ids=machine_nic_ids
+            )
+        except ValueError as err:
+            raise self.refuse(item, str(err)) from None
+
+
+#: The create operator's machine inputs (``New-AzMigrateLocalServerReplication``'s), in its order.
+MACHINE_INPUTS = (
+    "machine_id",
+    "target_storage_path_id",
+    "target_resource_group_id",
+    "target_vm_name",
+    "target_virtual_switch_id",
+    "os_disk_id",
+    "source_appliance_name",
+    "target_appliance_name",
+    "target_test_virtual_switch_id",
+    "target_vm_cpu_cores",
+    "target_vm_ram_mb",
+    "is_dynamic_memory_enabled",
+    "disks",
+    "nics",
+)
+#: Those a machine's replication needs.
+_REQUIRED_MACHINE_INPUTS = MACHINE_INPUTS[1:4] + MACHINE_INPUTS[6:8]
+
+
+def check_machine_inputs(properties: Any, protected_item_name: Any, given: dict[str, Any]) -> None:
+    """
+    Check the create operator's choice: ``properties`` (with ``protected_item_name``) or a machine's inputs.
+
+    :param properties: The ``properties`` parameter.
+    :param protected_item_name: The ``protected_item_name`` parameter.
+    :param given: The machine inputs, by name.
+    """
+    from airflow_provider_datareplication.arguments import literal
+    from airflow_provider_datareplication.azure_local import check_cpu_cores, check_target_vm_name
+
+    machine = {name: value for name, value in given.items() if value is not None}
+    if properties is not None and machine:
+        raise ValueError(
+            "give properties or machine_id and its inputs, not both "
+            f"(got properties and {', '.join(machine)})"
+        )
+    if properties is None and given.get("machine_id") is None:
+        raise ValueError("give machine_id (a discovered machine) and its inputs, or properties")
+    if properties is not None and protected_item_name is None:
+        raise ValueError("protected_item_name is required with properties")
+    if properties is not None:
+        return
+    if missing := [name for name in _REQUIRED_MACHINE_INPUTS if given.get(name) is None]:
+        raise ValueError(f"with machine_id, give {', '.join(missing)}")
+    power_user = given.get("disks") is not None or given.get("nics") is not None
+    if power_user and (given.get("disks") is None or given.get("nics") is None):
+        raise ValueError("the power-user mapping takes both disks and nics")
+    if power_user and (
+        given.get("os_disk_id") is not None or given.get("target_virtual_switch_id") is not None
+    ):
+        raise ValueError("give disks and nics, or os_disk_id and target_virtual_switch_id, not both")
+    if not power_user and (given.get("os_disk_id") is None or given.get("target_virtual_switch_id") is None):
+        raise ValueError("with machine_id, give os_disk_id and target_virtual_switch_id (or disks and nics)")
+    if literal(given["target_vm_name"]):
+        check_target_vm_name(given["target_vm_name"])
+    if literal(given.get("target_vm_cpu_cores")):
+        check_cpu_cores(given["target_vm_cpu_cores"])
 
 
 #: What the service requires of a new item's ``properties``, by path.

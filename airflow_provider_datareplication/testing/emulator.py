@@ -14,8 +14,9 @@ It serves what this provider talks to, so DAGs can run and be tested offline:
   - an operation's results, ``/subscriptions/{sub}[/resourceGroups/{rg}]/providers/
     Microsoft.DataReplication[/locations/{location}]/operationResults/{op}`` (the stable
     versions: what a long-running call's ``Azure-AsyncOperation`` header points at);
-  - protected items (``2024-09-01``, ``2026-05-01``): ``GET``/``PUT``/``DELETE``
-    ``.../replicationVaults/{vault}/protectedItems/{item}`` (``DELETE`` takes ``forceDelete``),
+  - protected items (``2024-09-01``, ``2026-05-01``): ``GET``/``PUT``/``PATCH``/``DELETE``
+    ``.../replicationVaults/{vault}/protectedItems/{item}`` (``DELETE`` takes ``forceDelete``; a
+    ``PATCH`` answers 202 with the update echoed and runs an "Update protected item" job),
     ``POST .../protectedItems/{item}/plannedFailover``, and the vault's lists ``.../protectedItems``
     and ``.../jobs`` (pages of :attr:`~DataReplicationEmulator.page_size`, or the request's
     ``pageSize``, with an absolute ``nextLink`` carrying a ``continuationToken``; jobs newest first,
@@ -77,7 +78,10 @@ And over HTTP (``/_emulator/``): ``POST item-durations`` (``GET`` reads them), `
 (``retry_after``, ``page_size``), ``POST protected-items/{name}`` (seed; the body is
 :meth:`~DataReplicationEmulator.add_protected_item`'s keyword arguments),
 ``POST protected-items/{name}/fail-initial-replication`` and ``.../fail-planned-failover`` (their
-keyword arguments), ``GET protected-items/{name}`` and ``GET protected-items/{name}/jobs``
+keyword arguments), ``POST local-migration`` (the Migrate project of
+:func:`~airflow_provider_datareplication.testing.local_migration.seed_local_migration`: its keyword
+arguments, ``states`` an object of ``LocalMigrationStates``' fields; answers the machines' inputs),
+``GET protected-items/{name}`` and ``GET protected-items/{name}/jobs``
 (``?vault_name=&resource_group_name=`` to tell apart items of one name); ``POST faults`` takes the
 new ``method``, ``protected_item`` and ``applied`` fields.
 """
@@ -87,6 +91,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import copy
 import datetime
 import email.utils
 import json
@@ -180,6 +185,12 @@ _MACHINE_PATH = re.compile(
     re.IGNORECASE,
 )
 MACHINE_API_VERSIONS = ("2024-07-10", "2025-01-13")
+#: Any other ARM resource (served when :meth:`DataReplicationEmulator.add_resource` seeded it).
+_RESOURCE_PATH = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)(?:/resourceGroups/(?P<rg>[^/]+))?/providers/(?P<provider>[^/]+)"
+    r"/(?P<rest>(?P<type>[^/]+)(?:/.+)?)$",
+    re.IGNORECASE,
+)
 _JOBS_PATH = re.compile(_VAULT + r"/jobs$", re.IGNORECASE)
 _SUBSCRIPTION_PATH = re.compile(r"^/subscriptions(?:/(?P<sub>[^/]+))?$", re.IGNORECASE)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -740,6 +751,7 @@ class DataReplicationEmulator:
         initial_replication: float | None = None,
         planned_failover: float | None = None,
         disable_protection: float | None = None,
+        update_protected_item: float | None = None,
     ) -> ItemDurations:
         """
         Set how long each part of a protected item's lifecycle takes (for what starts from now on).
@@ -751,6 +763,7 @@ class DataReplicationEmulator:
         :param initial_replication: Initial replication, from that job's end to ``Protected``.
         :param planned_failover: The job a ``plannedFailover`` starts.
         :param disable_protection: The job a ``DELETE`` starts, after which the item is gone.
+        :param update_protected_item: The job a ``PATCH`` starts.
         """
         durations = self.items.durations
         for name, value in (
@@ -758,6 +771,7 @@ class DataReplicationEmulator:
             ("initial_replication", initial_replication),
             ("planned_failover", planned_failover),
             ("disable_protection", disable_protection),
+            ("update_protected_item", update_protected_item),
         ):
             if value is not None:
                 if value < 0:
@@ -809,6 +823,33 @@ class DataReplicationEmulator:
             properties=properties,
             replicating_for=replicating_for,
         )
+
+    def add_resource(
+        self, resource_id: str, body: dict[str, Any], *, api_versions: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """
+        Serve any other ARM resource at its id: a discovered machine, a site, a storage path...
+
+        ``GET {resource_id}?api-version=...`` answers the body (its ``id`` set to ``resource_id`` when
+        it has none) at the api-versions given (another answers 400 as ARM does), with ARM's read
+        limits and faults; a missing one 404 ``ResourceNotFound``. Ids are matched case-insensitively.
+        Adding it again replaces it (a state changed); :meth:`remove_resource` takes it away.
+
+        :param resource_id: Its ARM id (``/subscriptions/.../providers/...``).
+        :param body: Its body, as ARM answers it.
+        :param api_versions: The api-versions its resource type is served at.
+        """
+        body = copy.deepcopy(body) if "value" in body else {"id": resource_id, **copy.deepcopy(body)}
+        self.items.resources[resource_id.rstrip("/").lower()] = (body, tuple(api_versions))
+        return body
+
+    def remove_resource(self, resource_id: str) -> None:
+        """
+        Take away a resource :meth:`add_resource` served (its reads answer 404 from then on).
+
+        :param resource_id: Its ARM id.
+        """
+        self.items.resources.pop(resource_id.rstrip("/").lower(), None)
 
     def add_vault(
         self,
@@ -1514,11 +1555,72 @@ class _Handler(BaseHTTPRequestHandler):
                 self._operation_result(match, query)
             elif match := _SUBSCRIPTION_PATH.match(path):
                 self._subscription(match, query)
+            elif match := _RESOURCE_PATH.match(path):
+                self._resource(match, query)
             else:
                 self._record(404, "arm")
                 self._send(404, _arm_error("InvalidResourceType", f"No route for {path}"))
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
+
+    def _resource(self, match: re.Match[str], query: dict[str, list[str]]) -> None:
+        """``GET`` a resource :meth:`DataReplicationEmulator.add_resource` serves."""
+        path = unquote(urlsplit(self.path).path).rstrip("/")
+        seeded = self.emulator.items.resources.get(path.lower())
+        provider = match.group("provider")
+        # A resource not seeded is missing at whatever api-version is asked.
+        versions = seeded[1] if seeded else tuple(query.get("api-version") or ())
+        kind = match.group("type") or provider
+        if not self._arm_read(
+            sub=unquote(match.group("sub")),
+            query=query,
+            versions=versions,
+            resource_type=kind,
+            provider=provider,
+        ):
+            return
+        if seeded is None:
+            self._not_found(
+                f"{provider}/{match.group('rest')}", unquote(match.group("rg") or "") or None, None, None
+            )
+            return
+        self._record(200, "arm")
+        self._send(200, seeded[0])
+
+    def _resource_graph(self, query: dict[str, list[str]], raw: bytes) -> None:
+        """
+        Answer a Resource Graph query: the rows seeded for the cluster its ``HCIClusterID`` names.
+
+        The Arc resource bridge query the cmdlet sends (assumed answer shape: ``{"data": [rows]}``,
+        ``resultFormat`` ``objectArray``); any other query answers no rows.
+        """
+        try:
+            self._json_body = json.loads(raw)
+        except ValueError:
+            self._json_body = raw.decode(errors="replace")
+        request = self._json_body if isinstance(self._json_body, dict) else {}
+        subscriptions = request.get("subscriptions") or [""]
+        if not self._arm_read(
+            sub=str(subscriptions[0]),
+            query=query,
+            versions=("2021-03-01", "2022-10-01", "2024-04-01"),
+            resource_type="resources",
+            provider="Microsoft.ResourceGraph",
+        ):
+            return
+        found = re.search(r"\['HCIClusterID'\] =~ '([^']*)'", str(request.get("query") or ""))
+        rows = self.emulator.items.bridges.get(found.group(1).lower(), []) if found else []
+        self._record(200, "arm")
+        self._send(
+            200,
+            {
+                "totalRecords": len(rows),
+                "count": len(rows),
+                "data": rows,
+                "facets": [],
+                "resultTruncated": "false",
+            },
+        )
 
     def do_POST(self) -> None:
         path, query = self._begin()
@@ -1530,6 +1632,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._token(path, body)
             elif match := _PLANNED_FAILOVER_PATH.match(path):
                 self._item_write(match, query, body)
+            elif path.lower() == "/providers/microsoft.resourcegraph/resources":
+                self._resource_graph(query, body)
             else:
                 self._record(404, "arm")
                 self._send(404, _arm_error("InvalidResourceType", f"No route for {path}"))
@@ -1540,6 +1644,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._write()
 
     def do_DELETE(self) -> None:
+        self._write()
+
+    def do_PATCH(self) -> None:
         self._write()
 
     def _write(self) -> None:
@@ -1921,7 +2028,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, body)
 
     def _item_write(self, match: re.Match[str], query: dict[str, list[str]], raw: bytes) -> None:
-        """``PUT`` / ``DELETE`` a protected item, or ``POST`` its ``plannedFailover``."""
+        """``PUT`` / ``PATCH`` / ``DELETE`` a protected item, or ``POST`` its ``plannedFailover``."""
         sub, rg, vault, item = (unquote(match.group(name)) for name in ("sub", "rg", "vault", "item"))
         self._item_name = item
         if raw:
@@ -1949,6 +2056,9 @@ class _Handler(BaseHTTPRequestHandler):
             job = None
             if self.command == "PUT":
                 status, body, job = emulator.items.create_or_update(sub, rg, vault, item, self._json_body)
+            elif self.command == "PATCH":
+                body, job = emulator.items.update(sub, rg, vault, item, self._json_body)
+                status = 202
             elif self.command == "POST":
                 status, job = 202, emulator.items.planned_failover(sub, rg, vault, item, self._json_body)
             else:
@@ -2090,6 +2200,18 @@ class _Handler(BaseHTTPRequestHandler):
             emulator.reset_counters()
         elif path == "/_emulator/item-durations":
             self._send(200, asdict(emulator.item_durations(**data)))
+            return
+        elif path == "/_emulator/local-migration":
+            from airflow_provider_datareplication.testing.local_migration import (
+                LocalMigrationStates,
+                seed_local_migration,
+            )
+
+            try:
+                states = LocalMigrationStates(**data.pop("states", {}))
+                self._send(200, seed_local_migration(emulator, states=states, **data))
+            except (TypeError, ValueError) as error:
+                self._send(400, _arm_error("InvalidRequest", str(error)))
             return
         elif path == "/_emulator/settings":
             emulator.retry_after = int(data.get("retry_after", emulator.retry_after))

@@ -43,6 +43,14 @@ February and November 2025); *assumed*, what no recording shows, and why it is m
   ``ResourceNotFound`` (ARM's ``ResourceGroupNotFound`` for a missing group is ARM's own, documented
   answer); an operation-results URL answers 202 with no body while its job runs (the cmdlets read
   the job, never that URL).
+- Recorded (``Set-AzMigrateLocalServerReplication``, November 2025): a ``PATCH`` answers 202 with the
+  update model echoed (each field, null where not sent), ``Location`` = ``Azure-AsyncOperation`` and
+  ``Retry-After: 15``; its job is "Update protected item" (one task, "Updating the protected item",
+  ``objectId`` the item's id); the update of an ``EnablingFailed`` item is taken and its job fails
+  with error ``1001012``. Assumed: every other state not failed takes an update, applied to the
+  item when its job ends; a field outside the 2024-09-01 update model (``hyperVGeneration``...) is
+  refused 400 (``securityOption`` is taken: a field of a later api-version, assumed); a ``PATCH``
+  while another job runs on the item answers 409.
 - Assumed: a successful planned failover brings the VM up on the target as an Azure Local VM, an
   Arc machine ``{targetResourceGroupId}/providers/Microsoft.HybridCompute/machines/{targetVmName}``.
 """
@@ -156,6 +164,32 @@ DISABLE_PROTECTION = _Scenario(
     "DisablingProtection",
     ("Prerequisite check", "Deleting protected item"),
 )
+# Recorded (Set-AzMigrateLocalServerReplication, November 2025): the job a PATCH runs, its one task.
+UPDATE_PROTECTED_ITEM = _Scenario(
+    "UpdateProtectedItem", "Update protected item", "JobDetails", "", ("Updating the protected item",)
+)
+#: The fields of the ``customProperties`` update model (2024-09-01, either instance type), as a PATCH
+#: answer echoes them (recorded: every one, null where not sent).
+UPDATE_FIELDS = (
+    "nicsToInclude",
+    "targetCpuCores",
+    "isDynamicRam",
+    "dynamicMemoryConfig",
+    "osType",
+    "targetMemoryInMegaBytes",
+)
+#: Taken in an update beside them (assumed: a later api-version's field).
+UPDATE_EXTRA_FIELDS = ("securityOption",)
+#: Recorded: the error an update job ends with when the item's state takes no update.
+UPDATE_REFUSED_ERROR = {
+    "code": "1001012",
+    "type": "AsrErrorCode",
+    "severity": "Error",
+    "message": "The protected item {name} of replication provider type {provider} can not update in the "
+    "state of state.",
+    "causes": "The protected item is in a state which doesn't support update.",
+    "recommendation": "Resolve the issue and retry the operation.",
+}
 _SHUTDOWN_TASK = PLANNED_FAILOVER.tasks[1]
 DEFAULT_FAILED_TASK = PLANNED_FAILOVER.tasks[3]
 
@@ -185,12 +219,14 @@ class ItemDurations:
     :param initial_replication: Initial replication, after it (hours to days in Azure).
     :param planned_failover: The planned failover job (about half an hour in Azure).
     :param disable_protection: The disable-protection job, after which the item is gone.
+    :param update_protected_item: The job a ``PATCH`` of the item runs (recorded: 30 seconds).
     """
 
     enable_protection: float = 1.0
     initial_replication: float = 2.0
     planned_failover: float = 2.0
     disable_protection: float = 1.0
+    update_protected_item: float = 0.5
 
 
 def _iso(wall: float) -> str:
@@ -498,6 +534,10 @@ class ProtectedItemStore:
     """
 
     def __init__(self, durations: ItemDurations | None = None) -> None:
+        #: Other ARM resources served by id (lower-cased): their body and api-versions.
+        self.resources: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {}
+        #: Resource Graph's rows for a cluster's Arc resource bridge, by cluster id (lower-cased).
+        self.bridges: dict[str, list[dict[str, Any]]] = {}
         self.durations = durations or ItemDurations()
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str, str, str], ProtectedItem] = {}
@@ -612,6 +652,14 @@ class ProtectedItemStore:
             else:
                 item.state = "PlannedFailoverFailed"
                 item.last_failed_failover = job
+        elif scenario is UPDATE_PROTECTED_ITEM:
+            # Assumed: the item takes the update when its job ends; its state stays as it was.
+            if state == "Succeeded":
+                update = job.details.pop("update", {})
+                item.properties["customProperties"].update(update)
+                for key in update:
+                    item.overrides.get("customProperties", {}).pop(key, None)
+            return
         elif scenario is DISABLE_PROTECTION:
             if state == "Succeeded":
                 del self._items[item.key]
@@ -676,7 +724,7 @@ class ProtectedItemStore:
     def _view(self, item: ProtectedItem, now: float) -> tuple[str, list[str] | None, int]:
         """Return the item's protection state, allowed jobs and replication percentage at ``now``."""
         job = item.job
-        if job is not None and job.state(now) == "Started":
+        if job is not None and job.state(now) == "Started" and job.scenario is not UPDATE_PROTECTED_ITEM:
             state = job.scenario.running_state
             return state, copy.deepcopy(ALLOWED_JOBS.get(state, [])), item.progress
         if item.replication is not None:
@@ -859,6 +907,68 @@ class ProtectedItemStore:
                 ]
             }
             return job
+
+    def update(self, sub: str, rg: str, vault: str, name: str, body: Any) -> tuple[dict[str, Any], ItemJob]:
+        """
+        ``PATCH``: start the item's update job; return the answer's body (the update echoed) and the job.
+
+        Recorded: 202 with the update model echoed (each of its fields, null where not sent) and an
+        "Update protected item" job; in a state that takes no update (``EnablingFailed``) the job
+        fails with error ``1001012``. Assumed: every state whose phase is not failed takes one, and
+        the instance type must be the item's.
+
+        :param body: The request's JSON: ``{"properties": {"customProperties": {"instanceType", ...}}}``.
+        """
+        properties = _object(_object(body, "body").get("properties"), "properties")
+        custom = _object(properties.get("customProperties"), "properties.customProperties")
+        now = time.monotonic()
+        with self._lock:
+            self._advance(now)
+            item = self._get(sub, rg, vault, name)
+            if custom.get("instanceType") != item.instance_type:
+                raise ArmError(
+                    400,
+                    "InvalidParameter",
+                    f"The update's instance type '{custom.get('instanceType')}' does not match protected "
+                    f"item '{item.name}', of instance type '{item.instance_type}'.",
+                )
+            unknown = sorted(set(custom) - {"instanceType", *UPDATE_FIELDS, *UPDATE_EXTRA_FIELDS})
+            if unknown:
+                # Assumed: the service's model has no such field (hyperVGeneration cannot change).
+                raise ArmError(400, "InvalidParameter", f"The update cannot change {', '.join(unknown)}.")
+            state, _, _ = self._view(item, now)
+            running = item.job if item.job is not None and item.job.state(now) == "Started" else None
+            if running is not None and running.scenario is not UPDATE_PROTECTED_ITEM:
+                raise _not_allowed("Update", item, state, [])
+            replication = item.replication
+            job = self._new_job(item, UPDATE_PROTECTED_ITEM, now, self.durations.update_protected_item)
+            item.replication = replication
+            job.details = {
+                "update": {key: copy.deepcopy(value) for key, value in custom.items() if value is not None}
+            }
+            job.details["update"].pop("instanceType", None)
+            if phase_failed(state):
+                provider = _guid(item.vault_id, "provider")
+                job.errors = [
+                    _job_error(
+                        {
+                            **UPDATE_REFUSED_ERROR,
+                            "message": UPDATE_REFUSED_ERROR["message"].format(
+                                name=item.name, provider=provider
+                            ),
+                        }
+                    )
+                ]
+            echoed = {key: copy.deepcopy(custom.get(key)) for key in UPDATE_FIELDS}
+            echoed["instanceType"] = item.instance_type
+            answer = {
+                "properties": {"customProperties": echoed},
+                "id": item.id,
+                "name": item.name,
+                "type": ITEM_TYPE,
+                "systemData": None,
+            }
+            return answer, job
 
     def delete(self, sub: str, rg: str, vault: str, name: str, force: bool) -> ItemJob | None:
         """
@@ -1078,6 +1188,11 @@ class ProtectedItemStore:
                 job.errors, job.failed_task = [_job_error(error) for error in errors], task
             else:
                 item.failover_failure = failure
+
+
+def phase_failed(state: str) -> bool:
+    """Whether a protection state is a failed one (its name ends in ``Failed``, or ``...FailedOn...``)."""
+    return "failed" in state.lower()
 
 
 def _not_allowed(action: str, item: ProtectedItem, state: str, allowed: list[str] | None) -> ArmError:

@@ -105,7 +105,12 @@ def wave_states(home: Path) -> list[tuple[str, int, str, int]]:
 
 def test_the_migration_wave_migrates_every_server_once_and_a_second_run_sends_nothing(airflow_home, emulator):
     home, env = airflow_home
-    wave = [server["protected_item_name"] for server in example_dag_module("example_migration_wave").WAVE]
+    from airflow_provider_datareplication.testing.local_migration import seed_local_migration
+
+    example = example_dag_module("example_migration_wave")
+    wave = [example.item_name(row) for row in example.WAVE]
+    # The Migrate project the rows name: what enabling replication from a machine reads.
+    assert seed_local_migration(emulator, machines=len(wave)) == example.WAVE
     emulator.item_durations(
         enable_protection=0.5, initial_replication=1.5, planned_failover=1, disable_protection=0.5
     )
@@ -117,7 +122,7 @@ def test_the_migration_wave_migrates_every_server_once_and_a_second_run_sends_no
         (f"server.{step}", index)
         for step in (
             "skip_if_migrated",
-            "replication_properties",
+            "machine_inputs",
             "enable_replication",
             "wait_until_ready",
             "migrate",
@@ -131,6 +136,8 @@ def test_the_migration_wave_migrates_every_server_once_and_a_second_run_sends_no
         assert writes == ["PUT", "POST", "DELETE"], (name, writes)
         assert emulator.protected_item(name) is None
     assert "running in Azure" in result.stdout + result.stderr  # the check task's own line
+    # The wave ends with its table: every item was removed on completing its migration.
+    assert f"0 protected item(s) in vault '{example.VAULT}'" in result.stdout + result.stderr
 
     # A second run: every server has migrated (its VM runs on the target, its item is gone), so each
     # is skipped before anything is sent.

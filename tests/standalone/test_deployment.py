@@ -278,8 +278,12 @@ WAVE_DAG = "example_azure_data_replication_migration_wave"
 
 
 def test_the_migration_wave_example_runs_deferred_to_success(standalone: Standalone) -> None:
-    wave = example_dag_module("example_migration_wave").WAVE
+    from airflow_provider_datareplication.testing.local_migration import seed_local_migration
+
+    example = example_dag_module("example_migration_wave")
+    wave = example.WAVE
     emulator = standalone.emulator
+    seed_local_migration(emulator, machines=len(wave))  # the Migrate project the rows name
     # Each step takes seconds here (hours in Azure): long enough that no trigger fires before the
     # scheduler has taken in its worker's exit (the Airflow 3.3.2 race described above).
     emulator.item_durations(
@@ -301,7 +305,7 @@ def test_the_migration_wave_example_runs_deferred_to_success(standalone: Standal
         mapped = [t for t in tis if t["task_id"] == f"server.{step}"]
         assert sorted(t["map_index"] for t in mapped) == list(range(len(wave))), step
         assert {t["state"] for t in mapped} == {"success"}, step
-    names = [server["protected_item_name"] for server in wave]
+    names = [example.item_name(row) for row in wave]
     for name in names:
         writes = [r.method for r in emulator.requests_for_item(name) if r.method != "GET"]
         assert writes == ["PUT", "POST", "DELETE"], (name, writes)  # each started once

@@ -33,8 +33,10 @@ from airflow_provider_datareplication.operators.data_replication import (
     AzureDataReplicationCreateProtectedItemOperator,
     AzureDataReplicationDeleteProtectedItemOperator,
     AzureDataReplicationJobStatusOperator,
+    AzureDataReplicationListProtectedItemsOperator,
     AzureDataReplicationOperationStatusOperator,
     AzureDataReplicationPlannedFailoverOperator,
+    AzureDataReplicationUpdateProtectedItemOperator,
 )
 from airflow_provider_datareplication.sensors.data_replication import (
     AzureDataReplicationJobSensor,
@@ -461,3 +463,43 @@ with DAG(
         deferrable=True,
         **watching,
     )
+
+
+# Enabling replication from discovered machines (the Migrate project seed_local_migration serves),
+# the default mapping and the power user's; an update of a replicating server; the vault's table.
+with DAG("e2e_local_migration", schedule=None, start_date=START, catchup=False) as e2e_local_migration:
+    from e2e_scenarios import LOCAL_MIGRATION_ROWS, LOCAL_MIGRATION_VAULT
+
+    project = {"vault_name": LOCAL_MIGRATION_VAULT[0], "resource_group_name": LOCAL_MIGRATION_VAULT[1]}
+    default_row, power_row = LOCAL_MIGRATION_ROWS
+    by_default = AzureDataReplicationCreateProtectedItemOperator(
+        task_id="create_default", **default_row, is_dynamic_memory_enabled=True, check_interval=POLL
+    )
+    power_inputs = {k: v for k, v in power_row.items() if k not in ("os_disk_id", "target_virtual_switch_id")}
+    by_power_user = AzureDataReplicationCreateProtectedItemOperator(
+        task_id="create_power_user",
+        **power_inputs,
+        disks=[
+            {
+                "diskId": power_row["os_disk_id"],
+                "diskSizeGB": 64,
+                "diskFileFormat": "VHDX",
+                "isDynamic": True,
+                "isOsDisk": True,
+            }
+        ],
+        nics=[{"nicId": "4000", "targetNetworkId": power_row["target_virtual_switch_id"]}],
+        check_interval=POLL,
+        deferrable=True,
+    )
+    update = AzureDataReplicationUpdateProtectedItemOperator(
+        task_id="update",
+        protected_item_name=default_row["machine_id"].rsplit("/", 1)[-1],
+        target_vm_cpu_cores=2,
+        target_vm_ram_mb="{{ 8 * 1024 }}",
+        check_interval=POLL,
+        **project,
+    )
+    table = AzureDataReplicationListProtectedItemsOperator(task_id="table", **project)
+    by_default >> update >> table
+    by_power_user >> table

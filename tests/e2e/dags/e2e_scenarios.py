@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_datareplication.testing.local_migration import (
+    PROJECT_VAULT,
+    RECORDED_RG,
+    local_migration_inputs,
+)
+
 MODES = ("poke", "deferrable")
 #: The job sensor's modes: the worker's two and the triggerer.
 JOB_MODES = ("poke", "reschedule", "deferrable")
@@ -195,3 +201,9 @@ HYPERV_PROPERTIES = {
 def item_name(case: str) -> str:
     """A protected item's name as Az.Migrate gives them (an address and a GUID), stable per case."""
     return f"10-0-0-1-{job_guid(case)}"
+
+
+#: The machine rows :func:`seed_local_migration` serves (the migration wave example's), and the
+#: Migrate project's vault and resource group.
+LOCAL_MIGRATION_ROWS = local_migration_inputs("930CEC23-4430-4513-B855-DBA237E2F3BF", machines=2)
+LOCAL_MIGRATION_VAULT = (PROJECT_VAULT, RECORDED_RG)
