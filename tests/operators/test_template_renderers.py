@@ -79,5 +79,6 @@ def test_the_create_operators_properties_render_as_json_in_the_ui():
             task_id="enable_replication", protected_item_name="item1", properties=HYPERV_PROPERTIES
         )
     served = Serialization.from_dict(Serialization.to_dict(dag)).get_task("enable_replication")
-    assert served.template_fields_renderers == {"properties": "json"}
+    assert served.template_fields_renderers["properties"] == "json"
+    assert {"disks", "nics"} <= served.template_fields_renderers.keys()  # the machine inputs' own
     assert "properties" in served.template_fields

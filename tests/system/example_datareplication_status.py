@@ -8,9 +8,8 @@ System test (read-only): report and wait on what a vault holds already; nothing 
   ended in failure is reported, not raised: ``raise_on_failure=False``);
 - ``wait_for_item``: the protected item sensor until the item is ready to migrate (initial
   replication done);
-- ``check``: what came back names the job and the item asked for.
-
-The list operator is not here: this branch of the provider does not have it yet.
+- ``list_items``: the list operator, the vault's servers as one table;
+- ``check``: what came back names the job and the item asked for, and the table holds the item.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import Any
 
 from airflow_provider_datareplication.operators.data_replication import (
     AzureDataReplicationJobStatusOperator,
+    AzureDataReplicationListProtectedItemsOperator,
     AzureDataReplicationOperationStatusOperator,
 )
 from airflow_provider_datareplication.sensors.data_replication import (
@@ -61,15 +61,21 @@ with DAG(
         task_id="wait_for_item", protected_item_name=SETTINGS.protected_item_name, **VAULT, **WAIT
     )
 
+    list_items = AzureDataReplicationListProtectedItemsOperator(task_id="list_items", **VAULT)
+
     @task
-    def check(job: dict[str, Any], ended: dict[str, Any], item: dict[str, Any]) -> None:
+    def check(
+        job: dict[str, Any], ended: dict[str, Any], item: dict[str, Any], rows: list[dict[str, Any]]
+    ) -> None:
         assert job["name"] == ended["name"] == SETTINGS.job_name, (job["name"], ended["name"])
         assert item["name"] == SETTINGS.protected_item_name, item["name"]
+        names = [row["protected_item_name"] for row in rows]
+        assert SETTINGS.protected_item_name in names, names
         print(f"job {ended['name']} ended {ended['properties']['state']}")
         print(f"item {item['name']} is {item['properties']['protectionState']}, ready to migrate")
 
     job_status >> wait_for_job
-    check(job_status.output, wait_for_job.output, wait_for_item.output)
+    check(job_status.output, wait_for_job.output, wait_for_item.output, list_items.output)
     if SETTINGS.operation_id:
         AzureDataReplicationOperationStatusOperator(
             task_id="operation_status",
