@@ -15,7 +15,9 @@ stripped of certificates, key vaults and agent ids. *Assumed* (the recording hol
 answered them; built from the 2024-09-01 and OffAzure 2020-01-01 specs so that the names the
 recorded ``PUT`` carries follow from them): the vault, the discovery solution's appliance map, the
 fabrics, the fabric agents, the policy, the extension, the Resource Graph row, the run-as account and
-the storage path; the Hyper-V scenario as a whole (no Hyper-V recording holds the reads).
+the storage path; the Hyper-V scenario as a whole (no Hyper-V recording holds the reads: its
+machines are the VMware one's disks and memory on a Hyper-V host, the first generation 2, the second
+generation 1, neither with dynamic memory; its target side is the recorded one).
 """
 
 from __future__ import annotations
@@ -248,7 +250,8 @@ def seed_local_migration(
                 "numberOfProcessorCore": 4,
                 "allocatedMemoryInMB": 4096.0,
                 "isDynamicMemoryEnabled": False,
-                "generation": 2,
+                # The second machine a generation 1 VM: the power user's VHD disks are for it alone.
+                "generation": 1 if index == 1 else 2,
                 "powerStatus": states.power_status or "Running",
                 "operatingSystemDetails": {"osType": "windowsguest", "osName": "Windows Server 2022"},
                 "guestOSDetails": {"osName": "Windows Server 2022"},

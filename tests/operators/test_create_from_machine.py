@@ -128,6 +128,7 @@ def test_the_power_user_mapping_sends_the_disks_and_nics_given(emulator):
 
 
 def test_a_hyper_v_machine_takes_its_generation_disks_and_memory(emulator):
+    """The Hyper-V body: assumed, from the spec and New-AzMigrateLocalServerReplication.ps1 (no recording)."""
     (inputs,) = seed_local_migration(emulator, site_type="HyperVSites")
     with AzureDataReplicationHook() as hook:
         built = hook.replication_properties(**inputs)
