@@ -466,40 +466,37 @@ with DAG(
 
 
 # Enabling replication from discovered machines (the Migrate project seed_local_migration serves),
-# the default mapping and the power user's; an update of a replicating server; the vault's table.
-with DAG("e2e_local_migration", schedule=None, start_date=START, catchup=False) as e2e_local_migration:
-    from e2e_scenarios import LOCAL_MIGRATION_ROWS, LOCAL_MIGRATION_VAULT
+# one DAG a site type: the default mapping and the power user's; the vault's table; for VMware an
+# update of a replicating server too.
+def local_migration_dag(dag_id: str, site_type: str) -> DAG:
+    """Return the e2e DAG enabling replication of a site type's two machines (e2e_scenarios' creates)."""
+    from e2e_scenarios import LOCAL_MIGRATION_VAULT, local_migration_creates
 
     project = {"vault_name": LOCAL_MIGRATION_VAULT[0], "resource_group_name": LOCAL_MIGRATION_VAULT[1]}
-    default_row, power_row = LOCAL_MIGRATION_ROWS
-    by_default = AzureDataReplicationCreateProtectedItemOperator(
-        task_id="create_default", **default_row, is_dynamic_memory_enabled=True, check_interval=POLL
-    )
-    power_inputs = {k: v for k, v in power_row.items() if k not in ("os_disk_id", "target_virtual_switch_id")}
-    by_power_user = AzureDataReplicationCreateProtectedItemOperator(
-        task_id="create_power_user",
-        **power_inputs,
-        disks=[
-            {
-                "diskId": power_row["os_disk_id"],
-                "diskSizeGB": 64,
-                "diskFileFormat": "VHDX",
-                "isDynamic": True,
-                "isOsDisk": True,
-            }
-        ],
-        nics=[{"nicId": "4000", "targetNetworkId": power_row["target_virtual_switch_id"]}],
-        check_interval=POLL,
-        deferrable=True,
-    )
-    update = AzureDataReplicationUpdateProtectedItemOperator(
-        task_id="update",
-        protected_item_name=default_row["machine_id"].rsplit("/", 1)[-1],
-        target_vm_cpu_cores=2,
-        target_vm_ram_mb="{{ 8 * 1024 }}",
-        check_interval=POLL,
-        **project,
-    )
-    table = AzureDataReplicationListProtectedItemsOperator(task_id="table", **project)
-    by_default >> update >> table
-    by_power_user >> table
+    creates = local_migration_creates(site_type)
+    with DAG(dag_id, schedule=None, start_date=START, catchup=False) as dag:
+        by_default, by_power_user = (
+            AzureDataReplicationCreateProtectedItemOperator(
+                task_id=task_id, **inputs, check_interval=POLL, deferrable=task_id == "create_power_user"
+            )
+            for task_id, inputs in creates.items()
+        )
+        table = AzureDataReplicationListProtectedItemsOperator(task_id="table", **project)
+        by_power_user >> table
+        if site_type == "VMwareSites":
+            update = AzureDataReplicationUpdateProtectedItemOperator(
+                task_id="update",
+                protected_item_name=creates["create_default"]["machine_id"].rsplit("/", 1)[-1],
+                target_vm_cpu_cores=2,
+                target_vm_ram_mb="{{ 8 * 1024 }}",
+                check_interval=POLL,
+                **project,
+            )
+            by_default >> update >> table
+        else:
+            by_default >> table
+    return dag
+
+
+e2e_local_migration = local_migration_dag("e2e_local_migration", "VMwareSites")
+e2e_local_migration_hyperv = local_migration_dag("e2e_local_migration_hyperv", "HyperVSites")

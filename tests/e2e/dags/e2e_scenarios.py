@@ -203,7 +203,62 @@ def item_name(case: str) -> str:
     return f"10-0-0-1-{job_guid(case)}"
 
 
-#: The machine rows :func:`seed_local_migration` serves (the migration wave example's), and the
-#: Migrate project's vault and resource group.
-LOCAL_MIGRATION_ROWS = local_migration_inputs("930CEC23-4430-4513-B855-DBA237E2F3BF", machines=2)
+#: The Migrate project's vault and resource group.
 LOCAL_MIGRATION_VAULT = (PROJECT_VAULT, RECORDED_RG)
+
+
+def local_migration_creates(site_type: str) -> dict[str, dict[str, Any]]:
+    """
+    Return the create tasks of a site type's e2e DAG and their inputs (the hook's, as the DAG gives them).
+
+    ``create_default`` enables the first machine :func:`seed_local_migration` serves with the
+    cmdlet's default mapping; ``create_power_user`` the second with the power user's: explicit disks
+    (VMware: the OS disk alone; Hyper-V, a generation 1 VM: the OS disk and a fixed VHD data disk, the
+    other left out) and NICs (Hyper-V's with its own test network), and for Hyper-V the CPU and a
+    memory below the cmdlet's 1 GB dynamic minimum.
+
+    :param site_type: ``VMwareSites`` or ``HyperVSites``.
+    """
+    default_row, power_row = local_migration_inputs(
+        "930CEC23-4430-4513-B855-DBA237E2F3BF", site_type=site_type, machines=2
+    )
+    network = power_row.pop("target_virtual_switch_id")
+    os_disk = power_row.pop("os_disk_id")
+    os_disk_input = {"diskId": os_disk, "diskSizeGB": 64, "diskFileFormat": "VHDX", "isDynamic": True}
+    if site_type == "HyperVSites":
+        machine = power_row["machine_id"].rsplit("/", 1)[-1]
+        power_user = {
+            "disks": [
+                {**os_disk_input, "isOsDisk": True},
+                {
+                    "diskId": f"{machine}-disk2",
+                    "diskSizeGB": 10,
+                    "diskFileFormat": "VHD",
+                    "isDynamic": False,
+                    "isOsDisk": False,
+                    "diskPhysicalSectorSize": 512,
+                },
+            ],
+            "nics": [
+                {
+                    "nicId": f"{machine}-nic0",
+                    "targetNetworkId": network,
+                    "testNetworkId": f"{network.rsplit('/', 1)[0]}/test-lnet",
+                }
+            ],
+            "target_vm_cpu_cores": 2,
+            "target_vm_ram_mb": 768,
+            "is_dynamic_memory_enabled": True,
+        }
+        # Hyper-V's default: the machine's own dynamic memory (VMware's recorded call asked for it).
+        default_extra: dict[str, Any] = {}
+    else:
+        power_user = {
+            "disks": [{**os_disk_input, "isOsDisk": True}],
+            "nics": [{"nicId": "4000", "targetNetworkId": network}],
+        }
+        default_extra = {"is_dynamic_memory_enabled": True}
+    return {
+        "create_default": {**default_row, **default_extra},
+        "create_power_user": {**power_row, **power_user},
+    }
