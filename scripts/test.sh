@@ -6,8 +6,10 @@
 # and on Airflow 2.11 (.venv-2.11, constraints/airflow-2.11.txt).
 #
 # The tests mostly wait (on the emulator's scripted answers, on Airflow's own loops), so the two
-# Airflow versions' suites run side by side, each in two pytest-xdist workers; the two deployments
-# (many Airflow processes each) run after them, alone. Tests that need Airflow 3.3 skip themselves on 2.11 with a reason (listed by
+# Airflow versions' suites run side by side, each in two pytest-xdist workers (work-stealing: a
+# worker left idle takes tests queued on the other); the two deployments
+# (many Airflow processes each) run after them, alone. Tests that need Airflow 3.3 skip themselves
+# on 2.11 with a reason (listed by
 # -rs); the slowest tests are listed by --durations. Extra arguments go to every pytest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,9 +51,9 @@ echo "== mypy"
 took "ruff + mypy"
 
 echo "== pytest, side by side: Airflow 3.3 ($VENV_3) without the deployments, and Airflow 2.11 ($VENV_2)"
-run_pytest "$VENV_3" -n 2 -m "not standalone and not distributed" "$@" >"$LOGS/pytest-3.3.log" 2>&1 &
+run_pytest "$VENV_3" -n 2 --dist worksteal -m "not standalone and not distributed" "$@" >"$LOGS/pytest-3.3.log" 2>&1 &
 tests_3=$!
-run_pytest "$VENV_2" -n 2 -m "not standalone and not distributed" "$@" >"$LOGS/pytest-2.11.log" 2>&1 &
+run_pytest "$VENV_2" -n 2 --dist worksteal -m "not standalone and not distributed" "$@" >"$LOGS/pytest-2.11.log" 2>&1 &
 tests_2=$!
 status=0
 wait "$tests_3" || status=1
