@@ -7,10 +7,9 @@
 #
 # The tests mostly wait (on the emulator's scripted answers, on Airflow's own loops), so the two
 # Airflow versions' suites run side by side, each in two pytest-xdist workers (work-stealing: a
-# worker left idle takes tests queued on the other); the two deployments
-# (many Airflow processes each) run after them, alone. Tests that need Airflow 3.3 skip themselves
-# on 2.11 with a reason (listed by
-# -rs); the slowest tests are listed by --durations. Extra arguments go to every pytest run.
+# worker left idle takes tests queued on the other); the two deployments (many Airflow processes
+# each) run after them, alone. Tests that need Airflow 3.3 skip themselves on 2.11 with a reason
+# (listed by -rs); the slowest tests are listed by --durations. Extra arguments go to every pytest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
