@@ -16,8 +16,8 @@ medians), and token requests per process.
 
 The recovery case (``--recovery``) is one triggerer's N waits that start right after a burst of
 reads, as the same identity on the same subscription, has emptied ARM's bucket (the workers'
-first checks of N deferrable sensors, say): the process's first answers put its pace at the floor,
-where its waits book their first reads, and the bucket is full again seconds later. Each wait needs
+first checks of N deferrable sensors, say): the process's first answers put its pace at the floor
+(0.1 reads/s) while its waits queue at the door, and the bucket is full again seconds later. Each wait needs
 one read (its target has already ended). Printed per N: the time until every wait fired, against
 (reads needed / 25 per second) + the poll interval + 30 s, the waits' 429s, their busiest second
 and mean reads per second, and the burst's reads and 429s. It writes a section of its own.
@@ -343,8 +343,8 @@ def render_recovery(rows: list[dict[str, Any]], args: argparse.Namespace) -> lis
         "burst of reads as the same identity on the same subscription has emptied the emulator's "
         f"bucket ({ARM_LIMIT}, as ARM's): {BURST_THREADS} threads reading as fast as the emulator "
         "answers until the first 429, as the first checks of N deferrable sensors would in the "
-        "workers. The process's first answers put its pace at the floor (0.5 reads/s), where its waits "
-        "book their first reads; the bucket is full again within seconds. Each wait needs one read "
+        "workers. The process's first answers put its pace at the floor (0.1 reads/s) while its waits "
+        "queue at the door; the bucket is full again within seconds. Each wait needs one read "
         f"(its target has ended); poll interval {args.poll_seconds:g} s, `max_reads_per_second` 25, "
         "adaptive pacing. Target: every wait fires within N / 25 s + the poll interval + "
         f"{RECOVERY_SLACK:g} s. The 429s, busiest second and mean count the waits' reads (the "
