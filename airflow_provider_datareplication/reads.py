@@ -190,8 +190,7 @@ class Group:
                     )
         except Exception as err:  # the hook could not be built: every wait hears why
             log.exception("Reading for %d wait(s) on %s could not start", len(self.watches), self.what)
-            for watch in list(self.watches):
-                watch.deliver(Answer(error=err))
+            self._deliver_to_all(Answer(error=err))
         finally:
             if not self.watches and self.owner.get(self.key) is self:
                 del self.owner[self.key]
@@ -207,9 +206,13 @@ class Group:
             return await self._round(hook)
         except Exception as err:
             log.exception("Reading for %d wait(s) on %s failed this round", len(self.watches), self.what)
-            for watch in list(self.watches):
-                watch.deliver(Answer(error=err))
+            self._deliver_to_all(Answer(error=err))
             return None
+
+    def _deliver_to_all(self, answer: Answer) -> None:
+        """Hand one answer to every wait of the group (an error none of them can read past)."""
+        for watch in list(self.watches):
+            watch.deliver(answer)
 
     def _log_stretch(self, pacer: Pacer | None, interval: float) -> None:
         """Say once per pacer when the reads of a round take longer than half the waits' poll interval."""
@@ -238,12 +241,12 @@ class Group:
         reads queue at the pacer's door with every other group's, and read one after another
         they would get one turn in as many as there are groups.
         """
-        targets = {watch.target for watch in self.watches}
-        example = next(iter(targets))
-        listing = example.listing
         waits: dict[Any, list[Watch]] = {}
         for watch in self.watches:
             waits.setdefault(watch.target, []).append(watch)
+        targets = set(waits)
+        example = next(iter(targets))
+        listing = example.listing
         answers: dict[Any, Answer] = {}
         listed = False
         self._rounds += 1

@@ -457,6 +457,27 @@ class AzureDataReplicationBaseProtectedItemOperator(ProtectedItemTaskMixin):
         )
 
 
+#: The create operator's machine inputs (``New-AzMigrateLocalServerReplication``'s), in its order.
+MACHINE_INPUTS = (
+    "machine_id",
+    "target_storage_path_id",
+    "target_resource_group_id",
+    "target_vm_name",
+    "target_virtual_switch_id",
+    "os_disk_id",
+    "source_appliance_name",
+    "target_appliance_name",
+    "target_test_virtual_switch_id",
+    "target_vm_cpu_cores",
+    "target_vm_ram_mb",
+    "is_dynamic_memory_enabled",
+    "disks",
+    "nics",
+)
+#: Those a machine's replication needs.
+_REQUIRED_MACHINE_INPUTS = MACHINE_INPUTS[1:4] + MACHINE_INPUTS[6:8]
+
+
 class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBaseProtectedItemOperator):
     """
     Enable replication of a server: create its protected item, then wait on the enable-protection job.
@@ -524,20 +545,7 @@ class AzureDataReplicationCreateProtectedItemOperator(AzureDataReplicationBasePr
     template_fields: tuple[str, ...] = (
         *AzureDataReplicationBaseProtectedItemOperator.template_fields,
         "properties",
-        "machine_id",
-        "target_storage_path_id",
-        "target_resource_group_id",
-        "target_vm_name",
-        "target_virtual_switch_id",
-        "os_disk_id",
-        "source_appliance_name",
-        "target_appliance_name",
-        "target_test_virtual_switch_id",
-        "target_vm_cpu_cores",
-        "target_vm_ram_mb",
-        "is_dynamic_memory_enabled",
-        "disks",
-        "nics",
+        *MACHINE_INPUTS,
     )
     template_fields_renderers = {"properties": "json", "disks": "json", "nics": "json"}
 
@@ -924,27 +932,6 @@ class AzureDataReplicationUpdateProtectedItemOperator(AzureDataReplicationBasePr
             )
         except ValueError as err:
             raise self.refuse(item, str(err)) from None
-
-
-#: The create operator's machine inputs (``New-AzMigrateLocalServerReplication``'s), in its order.
-MACHINE_INPUTS = (
-    "machine_id",
-    "target_storage_path_id",
-    "target_resource_group_id",
-    "target_vm_name",
-    "target_virtual_switch_id",
-    "os_disk_id",
-    "source_appliance_name",
-    "target_appliance_name",
-    "target_test_virtual_switch_id",
-    "target_vm_cpu_cores",
-    "target_vm_ram_mb",
-    "is_dynamic_memory_enabled",
-    "disks",
-    "nics",
-)
-#: Those a machine's replication needs.
-_REQUIRED_MACHINE_INPUTS = MACHINE_INPUTS[1:4] + MACHINE_INPUTS[6:8]
 
 
 def check_machine_inputs(properties: Any, protected_item_name: Any, given: dict[str, Any]) -> None:
